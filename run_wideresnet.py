@@ -31,10 +31,9 @@ import numpy as np
 import checkpoints
 import data_input
 import progress
-from decoupled_weight_decay import MomentumWOptimizer
+import graphs
 import session_config
 from tf_compat import tf
-import wideresnet_model
 
 FLAGS = flags.FLAGS
 
@@ -93,10 +92,6 @@ flags.register_multi_flags_validator(
     message='training needs --output_path; evaluation (the default, or '
     '--do_train False) needs --model_path.')
 
-# Optimizer of the original port.
-MOMENTUM = 0.9
-WEIGHT_DECAY = 5e-6
-
 # Steps between progress lines, as in the original.
 LOG_EVERY_STEPS = 10
 
@@ -146,9 +141,10 @@ def join_boolean_values(argv, boolean_flags):
   return joined
 
 
-def count_parameters(variables):
-  """Returns the number of scalars in a list of variables."""
-  return int(sum(np.prod(v.shape.as_list()) for v in variables))
+def count_parameters(graph):
+  """Returns the number of trainable scalars in a graph."""
+  return int(sum(np.prod(v.shape.as_list()) for v in
+                 graph.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES)))
 
 
 def new_session(graph):
@@ -201,41 +197,19 @@ def train(config):
         'the batch size.' % (config.data_path, image_count, config.batch_size))
   total_steps = steps_per_epoch * config.epoch
 
-  graph = tf.Graph()
-  with graph.as_default():
-    global_step = tf.train.get_or_create_global_step()
-    dataset = data_input.train_dataset(files, config.batch_size, config.epoch)
-    images, labels = tf.data.make_one_shot_iterator(dataset).get_next()
-
-    # The batch flows straight from tf.data into the network; `inputx` keeps
-    # the original's input name for tools that feed images themselves.
-    inputs = tf.placeholder_with_default(images, images.shape, name='inputx')
-    logits = wideresnet_model.wide_resnet(
-        inputs, True, config.depths, config.ks, class_num=config.class_num)
-    model_variables = [v for v in tf.global_variables()
-                       if v is not global_step]
-
-    loss = tf.losses.sparse_softmax_cross_entropy(labels, logits)
-    accuracy = tf.reduce_mean(
-        tf.cast(tf.equal(tf.argmax(logits, 1), labels), tf.float32))
-
-    optimizer = MomentumWOptimizer(WEIGHT_DECAY, config.learning_rate,
-                                   MOMENTUM)
-    # Batch-norm moving averages update with every step.
-    with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
-      train_op = optimizer.minimize(loss, global_step=global_step)
-    slot_variables = [optimizer.get_slot(v, 'momentum')
-                      for v in tf.trainable_variables()]
-
+  net = graphs.build_train_graph(
+      files, config.batch_size, config.epoch, config.depths, config.ks,
+      config.class_num, config.learning_rate)
+  with net.graph.as_default():
     saver = tf.train.Saver()
     initializer = tf.global_variables_initializer()
     if config.model_path is not None:
       prefix = checkpoints.resolve_checkpoint(config.model_path)
       restorer, absent_slots = checkpoints.make_restorer(
-          prefix, model_variables, slot_variables)
-    parameter_count = count_parameters(tf.trainable_variables())
-  graph.finalize()
+          prefix, net.model_variables, net.slot_variables)
+  net.graph.finalize()
 
+  parameter_count = count_parameters(net.graph)
   logging.info('WRN-%d-%d, %d classes: %d trainable parameters.',
                config.depths, config.ks, config.class_num, parameter_count)
   logging.info('Training on %d images from %d file(s): %d epochs of %d steps '
@@ -246,7 +220,7 @@ def train(config):
   checkpoint_prefix = os.path.join(config.output_path,
                                    checkpoints.CHECKPOINT_NAME)
 
-  with new_session(graph) as sess:
+  with new_session(net.graph) as sess:
     sess.run(initializer)
     if config.model_path is None:
       logging.info('No --model_path: training from scratch.')
@@ -262,7 +236,8 @@ def train(config):
     for epoch in range(1, config.epoch + 1):
       epoch_start = time.time()
       for step in range(1, steps_per_epoch + 1):
-        _, loss_value, accuracy_value = sess.run([train_op, loss, accuracy])
+        _, loss_value, accuracy_value = sess.run(
+            [net.train_op, net.loss, net.accuracy])
 
         if step % LOG_EVERY_STEPS == 0:
           images_per_sec, seconds_left = meter.report(
@@ -276,7 +251,7 @@ def train(config):
       saved = saver.save(sess, checkpoint_prefix)
       logging.info('Epoch %d/%d took %s; saved %s (global step %d).', epoch,
                    config.epoch, progress.format_duration(time.time() - epoch_start),
-                   saved, sess.run(global_step))
+                   saved, sess.run(net.global_step))
   return saved
 
 
@@ -299,23 +274,16 @@ def evaluate(config):
   image_count = checked_record_count(files, config)
   batch_count = int(math.ceil(image_count / float(config.batch_size)))
 
-  graph = tf.Graph()
-  with graph.as_default():
-    dataset = data_input.eval_dataset(files, config.batch_size)
-    images, labels, mask = tf.data.make_one_shot_iterator(dataset).get_next()
-    inputs = tf.placeholder_with_default(images, images.shape, name='inputx')
-    logits = wideresnet_model.wide_resnet(
-        inputs, False, config.depths, config.ks, class_num=config.class_num)
-    losses = tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=labels, logits=logits)
-    correct = tf.equal(tf.argmax(logits, 1), labels)
-    restorer, _ = checkpoints.make_restorer(prefix, tf.global_variables())
-    logging.info('WRN-%d-%d, %d classes: %d trainable parameters.',
-                 config.depths, config.ks, config.class_num,
-                 count_parameters(tf.trainable_variables()))
-  graph.finalize()
+  net = graphs.build_eval_graph(files, config.batch_size, config.depths,
+                                config.ks, config.class_num)
+  with net.graph.as_default():
+    restorer, _ = checkpoints.make_restorer(prefix, net.model_variables)
+  net.graph.finalize()
+  logging.info('WRN-%d-%d, %d classes: %d trainable parameters.',
+               config.depths, config.ks, config.class_num,
+               count_parameters(net.graph))
 
-  with new_session(graph) as sess:
+  with new_session(net.graph) as sess:
     restorer.restore(sess, prefix)
     logging.info('Evaluating %s on %d images from %d file(s) in %d batches '
                  'of %d.', prefix, image_count, len(files), batch_count,
@@ -327,7 +295,8 @@ def evaluate(config):
     seen = 0
     meter = progress.ProgressMeter(batch_count, config.batch_size)
     for batch in range(1, batch_count + 1):
-      loss_values, correct_values, real = sess.run([losses, correct, mask])
+      loss_values, correct_values, real = sess.run(
+          [net.losses, net.correct, net.mask])
       loss_sum += float(np.sum(loss_values[real], dtype=np.float64))
       correct_count += int(np.count_nonzero(correct_values[real]))
       seen += int(np.count_nonzero(real))
