@@ -169,22 +169,37 @@ def count_records(files):
       return int(sess.run(count))
 
 
-def train_dataset(files, batch_size, epochs, seed=None):
+# Training preprocessing by name, for --augmentation.
+AUGMENTATIONS = {
+    'cifarnet': preprocess_for_train,
+    'none': preprocess_for_eval,
+}
+
+
+def train_dataset(files, batch_size, epochs, augmentation='cifarnet',
+                  seed=None):
   """Shuffled, augmented, repeated training batches of static shape.
 
   Args:
     files: list of TFRecord paths.
     batch_size: images per batch.
     epochs: passes over the records; each pass is shuffled anew.
+    augmentation: a key of AUGMENTATIONS: 'cifarnet' (the original's) or
+      'none' (standardisation only).
     seed: optional int for a repeatable order and augmentation.
 
   Returns:
     A tf.data.Dataset of (images float32 [batch_size, 32, 32, 3],
     labels int64 [batch_size]). A last partial batch is dropped.
   """
+  if augmentation not in AUGMENTATIONS:
+    raise ValueError('augmentation must be one of %s; got %r.'
+                     % (sorted(AUGMENTATIONS), augmentation))
+  preprocess = AUGMENTATIONS[augmentation]
+
   def parse_and_augment(serialized):
     record = parse_record(serialized)
-    return preprocess_for_train(record['image']), record['fine_label']
+    return preprocess(record['image']), record['fine_label']
 
   dataset = tf.data.TFRecordDataset(files)
   dataset = dataset.shuffle(SHUFFLE_BATCHES * batch_size, seed=seed,

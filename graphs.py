@@ -45,7 +45,7 @@ def _named_input(images):
 
 
 def build_train_graph(files, batch_size, epochs, depths, ks, class_num,
-                      learning_rate, seed=None):
+                      learning_rate, augmentation='cifarnet', seed=None):
   """Builds the training graph of the original port, fed by tf.data.
 
   Args:
@@ -56,6 +56,8 @@ def build_train_graph(files, batch_size, epochs, depths, ks, class_num,
     ks: widening factor.
     class_num: number of classes.
     learning_rate: constant learning rate.
+    augmentation: training preprocessing, a key of
+      data_input.AUGMENTATIONS.
     seed: optional graph-level seed for a repeatable run.
 
   Returns:
@@ -66,7 +68,8 @@ def build_train_graph(files, batch_size, epochs, depths, ks, class_num,
     if seed is not None:
       tf.set_random_seed(seed)
     global_step = tf.train.get_or_create_global_step()
-    dataset = data_input.train_dataset(files, batch_size, epochs)
+    dataset = data_input.train_dataset(files, batch_size, epochs,
+                                       augmentation=augmentation, seed=seed)
     images, labels = tf.data.make_one_shot_iterator(dataset).get_next()
 
     logits = wideresnet_model.wide_resnet(

@@ -76,6 +76,12 @@ flags.DEFINE_integer(
     'class_num', 100, 'Number of classes: 100 for CIFAR-100, 10 for '
     'CIFAR-10. Labels must lie in [0, class_num).', lower_bound=2)
 
+flags.DEFINE_enum(
+    'augmentation', 'cifarnet', sorted(data_input.AUGMENTATIONS),
+    'Training augmentation. cifarnet: the original recipe (pad and crop, '
+    'flip, brightness, contrast). none: standardisation only, for data '
+    'that flips would corrupt, such as digits. Evaluation never augments.')
+
 flags.register_validator(
     'depths', lambda depths: depths >= 10 and (depths - 4) % 6 == 0,
     message='--depths must be 6n+4 with n >= 1: 10, 16, 22, 28, 34, 40, ...')
@@ -97,7 +103,7 @@ LOG_EVERY_STEPS = 10
 
 RunConfig = collections.namedtuple('RunConfig', [
     'model_path', 'data_path', 'output_path', 'depths', 'ks', 'class_num',
-    'image_num', 'batch_size', 'epoch', 'learning_rate'])
+    'image_num', 'batch_size', 'epoch', 'learning_rate', 'augmentation'])
 
 
 def checkpoint_or_none(model_path):
@@ -199,7 +205,7 @@ def train(config):
 
   net = graphs.build_train_graph(
       files, config.batch_size, config.epoch, config.depths, config.ks,
-      config.class_num, config.learning_rate)
+      config.class_num, config.learning_rate, config.augmentation)
   with net.graph.as_default():
     saver = tf.train.Saver()
     initializer = tf.global_variables_initializer()
@@ -329,7 +335,8 @@ def main(argv):
       image_num=FLAGS.image_num,
       batch_size=FLAGS.batch_size,
       epoch=FLAGS.epoch,
-      learning_rate=FLAGS.learning_rate)
+      learning_rate=FLAGS.learning_rate,
+      augmentation=FLAGS.augmentation)
   logging.info('Configuration: %s', json.dumps(
       dict(config._asdict(), do_train=FLAGS.do_train), sort_keys=True))
   try:

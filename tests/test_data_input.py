@@ -150,3 +150,23 @@ def test_eval_batches_cover_every_record_once_padded_and_masked(
   # Three shards interleave, so compare the label multisets.
   labels = np.concatenate([b[1] for b in batches])[masks]
   assert sorted(labels.tolist()) == sorted(test_images[1].tolist())
+
+
+def test_no_augmentation_gives_the_evaluation_images(train_folder):
+  files = data_input.list_record_files(train_folder)
+  with tf.Graph().as_default():
+    train = read_all(data_input.train_dataset(files, 48, 1, 'none', seed=2))
+    evaluation = read_all(data_input.eval_dataset(files, 48))
+
+  def by_content(images):
+    return images[np.lexsort(images.reshape(len(images), -1).T)]
+
+  assert len(train) == 1 and len(evaluation) == 1
+  np.testing.assert_array_equal(by_content(train[0][0]),
+                                by_content(evaluation[0][0]))
+
+
+def test_an_unknown_augmentation_is_an_error(train_folder):
+  files = data_input.list_record_files(train_folder)
+  with pytest.raises(ValueError, match="got 'flip'"):
+    data_input.train_dataset(files, 4, 1, augmentation='flip')

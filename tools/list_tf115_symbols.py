@@ -20,7 +20,8 @@ is a sub-module when `<module>.<name>` is itself a package in the wheel
 (function, class, constant) otherwise. The top-level file also attaches
 modules from outside its tree with `setattr(_current_module, 'keras',
 keras)` and `_current_module.app.flags = flags`; those names are followed
-the same way. Names starting with '_' are private and left out.
+the same way. Names starting with '_' are private and left out, except
+'__dunder__' ones such as `__version__`.
 
 The output has one dotted name per line, relative to `tf.compat.v1`
 (`layers`, `layers.conv2d`, `data.experimental.AUTOTUNE`), sorted, after
@@ -58,6 +59,13 @@ def package_path(module):
   if parts[0] == 'tensorflow':
     parts[0] = 'tensorflow_core'
   return '/'.join(parts)
+
+
+def is_public(name):
+  """Tells a public name ('conv2d', '__version__') from a private one."""
+  if name.startswith('__') and name.endswith('__'):
+    return True
+  return not name.startswith('_')
 
 
 def _string_value(node):
@@ -101,23 +109,24 @@ def module_bindings(source):
     bound there, e.g. {'conv2d': 'tensorflow.python.layers.convolutional.
     conv2d', 'keras': 'tensorflow.python.keras.api._v1.keras'}.
   """
+  nodes = sorted(ast.walk(ast.parse(source)),
+                 key=lambda node: getattr(node, 'lineno', 0))
   imported = {}
   bindings = {}
-  for node in ast.walk(ast.parse(source)):
+  # Statements in source order, so a `del` undoes only an earlier import.
+  for node in nodes:
     if isinstance(node, ast.ImportFrom) and node.module and not node.level:
       for alias in node.names:
         bound = alias.asname or alias.name
         imported[bound] = '%s.%s' % (node.module, alias.name)
-        if not bound.startswith('_'):
+        if is_public(bound):
           bindings[bound] = imported[bound]
     elif isinstance(node, ast.Delete):
       for target in node.targets:
         if isinstance(target, ast.Name):
           bindings.pop(target.id, None)
-
-  # Modules attached from outside the tree, once every import is known.
-  for node in ast.walk(ast.parse(source)):
-    if isinstance(node, ast.Call) and _setattr_name(node):
+    elif isinstance(node, ast.Call) and _setattr_name(node):
+      # A module attached from outside the tree.
       value = node.args[2]
       if isinstance(value, ast.Name) and value.id in imported:
         bindings[_setattr_name(node)] = imported[value.id]
@@ -196,9 +205,9 @@ def main(argv):
   lines = [
       '# Public names of tf.compat.v1 in tensorflow %s, one per line.'
       % version,
-      '# Written by tools/list_tf115_symbols.py from %s'
-      % os.path.basename(args.wheel),
-      '# (sha256 %s).' % _sha256(args.wheel),
+      '# Written by tools/list_tf115_symbols.py from the wheel',
+      '# %s' % os.path.basename(args.wheel),
+      '# sha256 %s' % _sha256(args.wheel),
   ] + symbols
   text = '\n'.join(lines) + '\n'
   if args.output == '-':
