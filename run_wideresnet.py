@@ -76,6 +76,10 @@ flags.DEFINE_integer(
     'class_num', 100, 'Number of classes: 100 for CIFAR-100, 10 for '
     'CIFAR-10. Labels must lie in [0, class_num).', lower_bound=2)
 
+flags.DEFINE_integer(
+    'max_steps', 0,
+    'Stop training after this many steps in all, saving a checkpoint; 0 '
+    'runs every epoch. For short performance runs.', lower_bound=0)
 flags.DEFINE_enum(
     'augmentation', 'cifarnet', sorted(data_input.AUGMENTATIONS),
     'Training augmentation. cifarnet: the original recipe (pad and crop, '
@@ -103,7 +107,8 @@ LOG_EVERY_STEPS = 10
 
 RunConfig = collections.namedtuple('RunConfig', [
     'model_path', 'data_path', 'output_path', 'depths', 'ks', 'class_num',
-    'image_num', 'batch_size', 'epoch', 'learning_rate', 'augmentation'])
+    'image_num', 'batch_size', 'epoch', 'learning_rate', 'augmentation',
+    'max_steps'])
 
 
 def checkpoint_or_none(model_path):
@@ -202,6 +207,8 @@ def train(config):
         '%s holds %d records, fewer than one batch of --batch_size=%d; lower '
         'the batch size.' % (config.data_path, image_count, config.batch_size))
   total_steps = steps_per_epoch * config.epoch
+  if config.max_steps:
+    total_steps = min(total_steps, config.max_steps)
 
   net = graphs.build_train_graph(
       files, config.batch_size, config.epoch, config.depths, config.ks,
@@ -221,6 +228,9 @@ def train(config):
   logging.info('Training on %d images from %d file(s): %d epochs of %d steps '
                'at batch %d.', image_count, len(files), config.epoch,
                steps_per_epoch, config.batch_size)
+  if total_steps < steps_per_epoch * config.epoch:
+    logging.info('--max_steps=%d: stopping after %d steps.', config.max_steps,
+                 total_steps)
 
   os.makedirs(config.output_path, exist_ok=True)
   checkpoint_prefix = os.path.join(config.output_path,
@@ -239,15 +249,16 @@ def train(config):
                      len(absent_slots))
 
     meter = progress.ProgressMeter(total_steps, config.batch_size)
+    done = 0
     for epoch in range(1, config.epoch + 1):
       epoch_start = time.time()
-      for step in range(1, steps_per_epoch + 1):
+      for step in range(1, min(steps_per_epoch, total_steps - done) + 1):
         _, loss_value, accuracy_value = sess.run(
             [net.train_op, net.loss, net.accuracy])
+        done += 1
 
         if step % LOG_EVERY_STEPS == 0:
-          images_per_sec, seconds_left = meter.report(
-              (epoch - 1) * steps_per_epoch + step)
+          images_per_sec, seconds_left = meter.report(done)
           print('Epoch %d, step %d, train loss = %.4f, train accuracy = %.2f%%'
                 ', lr = %g, %.1f images/sec, ETA %s'
                 % (epoch, step, loss_value, 100.0 * accuracy_value,
@@ -256,8 +267,11 @@ def train(config):
 
       saved = saver.save(sess, checkpoint_prefix)
       logging.info('Epoch %d/%d took %s; saved %s (global step %d).', epoch,
-                   config.epoch, progress.format_duration(time.time() - epoch_start),
-                   saved, sess.run(net.global_step))
+                   config.epoch,
+                   progress.format_duration(time.time() - epoch_start), saved,
+                   sess.run(net.global_step))
+      if done == total_steps:
+        break
   return saved
 
 
@@ -336,7 +350,8 @@ def main(argv):
       batch_size=FLAGS.batch_size,
       epoch=FLAGS.epoch,
       learning_rate=FLAGS.learning_rate,
-      augmentation=FLAGS.augmentation)
+      augmentation=FLAGS.augmentation,
+      max_steps=FLAGS.max_steps)
   logging.info('Configuration: %s', json.dumps(
       dict(config._asdict(), do_train=FLAGS.do_train), sort_keys=True))
   try:

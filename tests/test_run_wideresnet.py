@@ -87,7 +87,8 @@ def test_evaluation_is_exact_whatever_the_batch_size(
   config = run_wideresnet.RunConfig(
       model_path=prefix, data_path=test_folder, output_path=None, depths=10,
       ks=1, class_num=10, image_num=53, batch_size=batch_size, epoch=1,
-      learning_rate=0.1, augmentation='none')
+      learning_rate=0.1, augmentation='none',
+      max_steps=0)
 
   metrics = run_wideresnet.evaluate(config)
 
