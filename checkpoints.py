@@ -8,6 +8,7 @@ variable is never silently left at its initial value.
 """
 
 import os
+import time
 
 from tf_compat import tf
 
@@ -22,8 +23,11 @@ def resolve_checkpoint(model_path):
 
   Args:
     model_path: a checkpoint prefix (e.g. ./model/wideresnet.ckpt, whose
-      files are wideresnet.ckpt.index and wideresnet.ckpt.data-*), or a
-      folder with a `checkpoint` state file, meaning its newest checkpoint.
+      files are wideresnet.ckpt.index and wideresnet.ckpt.data-*); a prefix
+      without its step suffix (./model_save/wideresnet.ckpt for
+      ./model_save/wideresnet.ckpt-1563), meaning the newest such
+      checkpoint; or a folder with a `checkpoint` state file, meaning its
+      newest checkpoint.
 
   Returns:
     The checkpoint prefix, a string.
@@ -40,12 +44,19 @@ def resolve_checkpoint(model_path):
           % (model_path, os.path.join(model_path, CHECKPOINT_NAME)))
     return prefix
 
-  if not os.path.isfile(model_path + '.index'):
-    raise ValueError(
-        'no checkpoint at model_path %r (%s.index does not exist); pass the '
-        'prefix without the .index/.data suffix, or None to start from '
-        'scratch.' % (model_path, model_path))
-  return model_path
+  if os.path.isfile(model_path + '.index'):
+    return model_path
+
+  # Training saves wideresnet.ckpt-<step>; the name without the step means
+  # the newest of them.
+  latest = tf.train.latest_checkpoint(os.path.dirname(model_path) or '.')
+  if latest and os.path.basename(latest).startswith(
+      os.path.basename(model_path) + '-'):
+    return latest
+  raise ValueError(
+      'no checkpoint at model_path %r (%s.index does not exist); pass the '
+      'prefix without the .index/.data suffix, or None to start from '
+      'scratch.' % (model_path, model_path))
 
 
 def _listed(names):
@@ -107,3 +118,33 @@ def make_restorer(prefix, required, optional=()):
         % (prefix, '; '.join(mismatched[:_NAMES_SHOWN])))
 
   return tf.train.Saver(var_list=to_restore), sorted(absent)
+
+
+class SaveSchedule(object):
+  """Decides when to save besides epoch ends: every N steps or M minutes."""
+
+  def __init__(self, every_steps, every_minutes, clock=time.time):
+    """Starts the timer.
+
+    Args:
+      every_steps: save when the global step is a multiple of this; 0 for
+        never.
+      every_minutes: save when this many minutes passed since the last
+        save; 0 for never.
+      clock: function returning seconds; replaceable in tests.
+    """
+    self._every_steps = every_steps
+    self._every_seconds = 60.0 * every_minutes
+    self._clock = clock
+    self._last_save = clock()
+
+  def due(self, global_step):
+    """Whether to save after reaching global_step."""
+    if self._every_steps and global_step % self._every_steps == 0:
+      return True
+    return bool(self._every_seconds
+                and self._clock() - self._last_save >= self._every_seconds)
+
+  def saved(self):
+    """Restarts the minute timer after any save."""
+    self._last_save = self._clock()

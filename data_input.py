@@ -118,39 +118,104 @@ def parse_record(serialized):
   }
 
 
-def preprocess_for_train(image):
-  """Augments one image as the original port did, then standardises it.
+def _cifarnet_augmentation(image):
+  """The original port's augmentation ("cifarnet" recipe).
 
   Zero-pads 4 pixels on every side, crops a random 32x32 window, flips left
   to right at random, shifts brightness by up to 63 (of 255) and scales
   contrast by a factor in [0.2, 1.8].
-
-  Args:
-    image: uint8 or float32 [32, 32, 3].
-
-  Returns:
-    float32 [32, 32, 3] with zero mean and unit variance.
   """
-  image = tf.cast(image, tf.float32)
   image = tf.pad(image, [[CROP_PADDING, CROP_PADDING],
                          [CROP_PADDING, CROP_PADDING], [0, 0]])
   image = tf.random_crop(image, [IMAGE_SIZE, IMAGE_SIZE, CHANNELS])
   image = tf.image.random_flip_left_right(image)
   image = tf.image.random_brightness(image, max_delta=BRIGHTNESS_MAX_DELTA)
-  image = tf.image.random_contrast(image, *CONTRAST_RANGE)
-  return tf.image.per_image_standardization(image)
+  return tf.image.random_contrast(image, *CONTRAST_RANGE)
 
 
-def preprocess_for_eval(image):
-  """Standardises one image, with no augmentation.
+def _paper_augmentation(image):
+  """The WRN paper's augmentation: reflect-pad 4, random crop, random flip."""
+  image = tf.pad(image, [[CROP_PADDING, CROP_PADDING],
+                         [CROP_PADDING, CROP_PADDING], [0, 0]],
+                 mode='REFLECT')
+  image = tf.random_crop(image, [IMAGE_SIZE, IMAGE_SIZE, CHANNELS])
+  return tf.image.random_flip_left_right(image)
+
+
+# Training augmentations by name, for --augmentation.
+AUGMENTATIONS = {
+    'cifarnet': _cifarnet_augmentation,
+    'paper': _paper_augmentation,
+    'none': lambda image: image,
+}
+
+# per_image: each image to zero mean and unit variance (the original port).
+# per_channel: the CIFAR-100 training set's channel mean and deviation (the
+# WRN paper).
+NORMALIZATIONS = ('per_image', 'per_channel')
+
+# Per-channel mean and standard deviation of the 50,000 CIFAR-100 training
+# images, RGB, on the 0..255 scale.
+CIFAR100_MEAN = (129.304, 124.070, 112.434)
+CIFAR100_STD = (68.170, 65.392, 70.418)
+
+
+def normalize(image, normalization='per_image'):
+  """Scales a float32 image for the network.
+
+  Args:
+    image: float32 [32, 32, 3] on the 0..255 scale.
+    normalization: one of NORMALIZATIONS.
+
+  Returns:
+    float32 [32, 32, 3].
+
+  Raises:
+    ValueError: on an unknown normalization.
+  """
+  if normalization == 'per_image':
+    return tf.image.per_image_standardization(image)
+  if normalization == 'per_channel':
+    mean = tf.constant(CIFAR100_MEAN, tf.float32)
+    std = tf.constant(CIFAR100_STD, tf.float32)
+    return (image - mean) / std
+  raise ValueError('normalization must be one of %s; got %r.'
+                   % (NORMALIZATIONS, normalization))
+
+
+def preprocess_for_train(image, augmentation='cifarnet',
+                         normalization='per_image'):
+  """Augments and normalises one training image.
 
   Args:
     image: uint8 or float32 [32, 32, 3].
+    augmentation: a key of AUGMENTATIONS; 'cifarnet' is the original's.
+    normalization: one of NORMALIZATIONS; 'per_image' is the original's.
 
   Returns:
-    float32 [32, 32, 3] with zero mean and unit variance.
+    float32 [32, 32, 3].
+
+  Raises:
+    ValueError: on an unknown augmentation or normalization.
   """
-  return tf.image.per_image_standardization(tf.cast(image, tf.float32))
+  if augmentation not in AUGMENTATIONS:
+    raise ValueError('augmentation must be one of %s; got %r.'
+                     % (sorted(AUGMENTATIONS), augmentation))
+  image = AUGMENTATIONS[augmentation](tf.cast(image, tf.float32))
+  return normalize(image, normalization)
+
+
+def preprocess_for_eval(image, normalization='per_image'):
+  """Normalises one image, with no augmentation.
+
+  Args:
+    image: uint8 or float32 [32, 32, 3].
+    normalization: one of NORMALIZATIONS; 'per_image' is the original's.
+
+  Returns:
+    float32 [32, 32, 3].
+  """
+  return normalize(tf.cast(image, tf.float32), normalization)
 
 
 def count_records(files):
@@ -169,37 +234,115 @@ def count_records(files):
       return int(sess.run(count))
 
 
-# Training preprocessing by name, for --augmentation.
-AUGMENTATIONS = {
-    'cifarnet': preprocess_for_train,
-    'none': preprocess_for_eval,
-}
+def _first_line(error):
+  return (error.message or repr(error)).strip().splitlines()[0]
 
 
-def train_dataset(files, batch_size, epochs, augmentation='cifarnet',
-                  seed=None):
+def check_records(files, class_num):
+  """Reads every record once, checking it against the schema.
+
+  Args:
+    files: list of TFRecord paths.
+    class_num: labels must lie in [0, class_num).
+
+  Returns:
+    The number of records in each file, a list of ints.
+
+  Raises:
+    ValueError: naming the file, and the record where it applies, if a file
+      is not a TFRecord file (corrupt or truncated), a record lacks the
+      schema's features, an image is not 3072 bytes, or a label is out of
+      range.
+  """
+  with tf.Graph().as_default():
+    path = tf.placeholder(tf.string, [])
+
+    def sizes_and_labels(serialized):
+      features = tf.parse_single_example(serialized, {
+          'image': tf.FixedLenFeature([], tf.string),
+          'fine_label': tf.FixedLenFeature([], tf.int64),
+      })
+      length = tf.cast(tf.strings.length(features['image']), tf.int64)
+      return length, features['fine_label']
+
+    def first_problems(state, item):
+      count, image_at, image_length, label_at, label = state
+      length, value = item
+      bad_image = tf.logical_and(image_at < 0,
+                                 tf.not_equal(length, IMAGE_BYTES))
+      bad_label = tf.logical_and(
+          label_at < 0, tf.logical_or(value < 0, value >= class_num))
+      return (count + 1,
+              tf.where(bad_image, count, image_at),
+              tf.where(bad_image, length, image_length),
+              tf.where(bad_label, count, label_at),
+              tf.where(bad_label, value, label))
+
+    start = tuple(np.int64(v) for v in (0, -1, 0, -1, 0))
+    summary = tf.data.TFRecordDataset(path).map(
+        sizes_and_labels, num_parallel_calls=AUTOTUNE).reduce(
+            start, first_problems)
+
+    counts = []
+    with tf.Session() as sess:
+      for name in files:
+        try:
+          count, image_at, length, label_at, label = sess.run(
+              summary, {path: name})
+        except tf.errors.DataLossError as error:
+          raise ValueError(
+              '%s is not a readable TFRecord file (%s); remove it from the '
+              'data folder or write it again.' % (name, _first_line(error)))
+        except tf.errors.InvalidArgumentError as error:
+          raise ValueError(
+              '%s holds records of another schema (%s); each record needs '
+              'an "image" bytes feature and an int64 "fine_label".'
+              % (name, _first_line(error)))
+        if image_at >= 0:
+          raise ValueError(
+              '%s: record %d has an image of %d bytes; this network takes '
+              '32x32x3 uint8 images (%d bytes).'
+              % (name, image_at, length, IMAGE_BYTES))
+        if label_at >= 0:
+          raise ValueError(
+              '%s: record %d has fine_label %d, outside [0, %d); check '
+              '--class_num.' % (name, label_at, label, class_num))
+        counts.append(int(count))
+  return counts
+
+
+def train_dataset(files, batch_size, epochs=None, augmentation='cifarnet',
+                  normalization='per_image', seed=None):
   """Shuffled, augmented, repeated training batches of static shape.
 
   Args:
     files: list of TFRecord paths.
     batch_size: images per batch.
-    epochs: passes over the records; each pass is shuffled anew.
-    augmentation: a key of AUGMENTATIONS: 'cifarnet' (the original's) or
-      'none' (standardisation only).
+    epochs: passes over the records, each shuffled anew; None repeats
+      without end and leaves the step count to the caller.
+    augmentation: a key of AUGMENTATIONS; 'cifarnet' is the original's.
+    normalization: one of NORMALIZATIONS; 'per_image' is the original's.
     seed: optional int for a repeatable order and augmentation.
 
   Returns:
     A tf.data.Dataset of (images float32 [batch_size, 32, 32, 3],
-    labels int64 [batch_size]). A last partial batch is dropped.
+    labels int64 [batch_size]). Batches may span two passes; none is
+    partial.
+
+  Raises:
+    ValueError: on an unknown augmentation or normalization.
   """
   if augmentation not in AUGMENTATIONS:
     raise ValueError('augmentation must be one of %s; got %r.'
                      % (sorted(AUGMENTATIONS), augmentation))
-  preprocess = AUGMENTATIONS[augmentation]
+  if normalization not in NORMALIZATIONS:
+    raise ValueError('normalization must be one of %s; got %r.'
+                     % (NORMALIZATIONS, normalization))
 
   def parse_and_augment(serialized):
     record = parse_record(serialized)
-    return preprocess(record['image']), record['fine_label']
+    image = preprocess_for_train(record['image'], augmentation, normalization)
+    return image, record['fine_label']
 
   dataset = tf.data.TFRecordDataset(files)
   dataset = dataset.shuffle(SHUFFLE_BATCHES * batch_size, seed=seed,
@@ -210,7 +353,7 @@ def train_dataset(files, batch_size, epochs, augmentation='cifarnet',
   return dataset.prefetch(AUTOTUNE)
 
 
-def eval_dataset(files, batch_size):
+def eval_dataset(files, batch_size, normalization='per_image'):
   """Every record exactly once, in batches of static shape.
 
   The last batch is padded with zero images up to batch_size; its mask
@@ -219,6 +362,7 @@ def eval_dataset(files, batch_size):
   Args:
     files: list of TFRecord paths.
     batch_size: images per batch.
+    normalization: one of NORMALIZATIONS, as in training.
 
   Returns:
     A tf.data.Dataset of (images float32 [batch_size, 32, 32, 3],
@@ -226,7 +370,8 @@ def eval_dataset(files, batch_size):
   """
   def parse_and_standardise(serialized):
     record = parse_record(serialized)
-    return preprocess_for_eval(record['image']), record['fine_label']
+    image = preprocess_for_eval(record['image'], normalization)
+    return image, record['fine_label']
 
   def pad_to_batch_size(images, labels):
     real = tf.shape(labels)[0]

@@ -17,12 +17,18 @@ import wideresnet_model
 MOMENTUM = 0.9
 WEIGHT_DECAY = 5e-6
 
+# decoupled: weights shrink by weight_decay * w each step, apart from the
+# gradient (the original port). l2: weight_decay / 2 * |w|^2 of every
+# trainable variable is added to the loss (the WRN paper's 5e-4).
+WEIGHT_DECAY_MODES = ('decoupled', 'l2')
+
 INPUT_NAME = 'inputx'
 
 TrainGraph = collections.namedtuple('TrainGraph', [
     'graph',            # the tf.Graph holding everything below
     'train_op',         # one optimizer step, with batch-norm updates
     'loss',             # float32 scalar, mean cross-entropy of the batch
+    'learning_rate',    # float32 scalar, the rate of this step
     'accuracy',         # float32 scalar, top-1 fraction of the batch
     'global_step',      # int64 variable, steps taken
     'model_variables',  # the network's variables, as the original saved
@@ -37,6 +43,7 @@ EvalGraph = collections.namedtuple('EvalGraph', [
     'correct',          # bool [batch], top-1 hit per image
     'mask',             # bool [batch], false on padding images
     'model_variables',  # the network's variables
+    'iterator_init',    # op that restarts the records (a no-op if one-shot)
 ])
 
 
@@ -45,35 +52,55 @@ def _named_input(images):
 
 
 def build_train_graph(files, batch_size, epochs, depths, ks, class_num,
-                      learning_rate, augmentation='cifarnet', seed=None):
-  """Builds the training graph of the original port, fed by tf.data.
+                      learning_rate, augmentation='cifarnet',
+                      normalization='per_image', dropout_rate=0.3,
+                      momentum=MOMENTUM, nesterov=False,
+                      weight_decay=WEIGHT_DECAY,
+                      weight_decay_mode='decoupled', seed=None):
+  """Builds the training graph, fed by tf.data; defaults are the original's.
 
   Args:
     files: TFRecord paths.
     batch_size: images per step.
-    epochs: passes over the records the input provides.
+    epochs: passes over the records the input provides; None for endless.
     depths: WRN depth, 6n + 4.
     ks: widening factor.
     class_num: number of classes.
-    learning_rate: constant learning rate.
-    augmentation: training preprocessing, a key of
-      data_input.AUGMENTATIONS.
+    learning_rate: a float, or a function from the int64 global step
+      tensor to a float32 scalar tensor (see lr_schedules).
+    augmentation: a key of data_input.AUGMENTATIONS.
+    normalization: one of data_input.NORMALIZATIONS.
+    dropout_rate: dropout inside the residual blocks.
+    momentum: momentum coefficient.
+    nesterov: use Nesterov momentum.
+    weight_decay: decay coefficient; 0 for none.
+    weight_decay_mode: one of WEIGHT_DECAY_MODES.
     seed: optional graph-level seed for a repeatable run.
 
   Returns:
     A TrainGraph.
+
+  Raises:
+    ValueError: on an unknown weight decay mode, augmentation or
+      normalization.
   """
+  if weight_decay_mode not in WEIGHT_DECAY_MODES:
+    raise ValueError('weight_decay_mode must be one of %s; got %r.'
+                     % (WEIGHT_DECAY_MODES, weight_decay_mode))
+
   graph = tf.Graph()
   with graph.as_default():
     if seed is not None:
       tf.set_random_seed(seed)
     global_step = tf.train.get_or_create_global_step()
-    dataset = data_input.train_dataset(files, batch_size, epochs,
-                                       augmentation=augmentation, seed=seed)
+    dataset = data_input.train_dataset(
+        files, batch_size, epochs, augmentation=augmentation,
+        normalization=normalization, seed=seed)
     images, labels = tf.data.make_one_shot_iterator(dataset).get_next()
 
     logits = wideresnet_model.wide_resnet(
-        _named_input(images), True, depths, ks, class_num=class_num)
+        _named_input(images), True, depths, ks, class_num=class_num,
+        dropout_rate=dropout_rate)
     model_variables = [v for v in tf.global_variables()
                        if v is not global_step]
 
@@ -81,18 +108,34 @@ def build_train_graph(files, batch_size, epochs, depths, ks, class_num,
     accuracy = tf.reduce_mean(
         tf.cast(tf.equal(tf.argmax(logits, 1), labels), tf.float32))
 
-    optimizer = MomentumWOptimizer(WEIGHT_DECAY, learning_rate, MOMENTUM)
+    if callable(learning_rate):
+      rate = learning_rate(global_step)
+    else:
+      rate = tf.constant(learning_rate, tf.float32, name='learning_rate')
+
+    objective = loss
+    if weight_decay_mode == 'l2' and weight_decay:
+      objective += weight_decay * tf.add_n(
+          [tf.nn.l2_loss(v) for v in tf.trainable_variables()])
+    if weight_decay_mode == 'decoupled':
+      optimizer = MomentumWOptimizer(weight_decay, rate, momentum,
+                                     use_nesterov=nesterov)
+    else:
+      optimizer = tf.train.MomentumOptimizer(rate, momentum,
+                                             use_nesterov=nesterov)
+
     # The batch-norm moving averages update with every step.
     with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
-      train_op = optimizer.minimize(loss, global_step=global_step)
+      train_op = optimizer.minimize(objective, global_step=global_step)
     slot_variables = [optimizer.get_slot(v, 'momentum')
                       for v in tf.trainable_variables()]
 
-  return TrainGraph(graph, train_op, loss, accuracy, global_step,
+  return TrainGraph(graph, train_op, loss, rate, accuracy, global_step,
                     model_variables, slot_variables)
 
 
-def build_eval_graph(files, batch_size, depths, ks, class_num):
+def build_eval_graph(files, batch_size, depths, ks, class_num,
+                     normalization='per_image', initializable=False):
   """Builds the evaluation graph over every record once, padded to batches.
 
   Args:
@@ -101,14 +144,23 @@ def build_eval_graph(files, batch_size, depths, ks, class_num):
     depths: WRN depth, 6n + 4.
     ks: widening factor.
     class_num: number of classes.
+    normalization: one of data_input.NORMALIZATIONS, as in training.
+    initializable: when True, the records are read anew each time
+      `iterator_init` runs; otherwise once.
 
   Returns:
     An EvalGraph.
   """
   graph = tf.Graph()
   with graph.as_default():
-    dataset = data_input.eval_dataset(files, batch_size)
-    images, labels, mask = tf.data.make_one_shot_iterator(dataset).get_next()
+    dataset = data_input.eval_dataset(files, batch_size, normalization)
+    if initializable:
+      iterator = tf.data.make_initializable_iterator(dataset)
+      iterator_init = iterator.initializer
+    else:
+      iterator = tf.data.make_one_shot_iterator(dataset)
+      iterator_init = tf.no_op()
+    images, labels, mask = iterator.get_next()
 
     inputs = _named_input(images)
     logits = wideresnet_model.wide_resnet(
@@ -118,4 +170,5 @@ def build_eval_graph(files, batch_size, depths, ks, class_num):
     correct = tf.equal(tf.argmax(logits, 1), labels)
 
   return EvalGraph(graph, inputs, logits, losses, correct, mask,
-                   graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES))
+                   graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES),
+                   iterator_init)

@@ -7,7 +7,14 @@ Fine-tune WRN-28-10 from a checkpoint (the original port's command):
       --ks 10 --do_train True --image_num 50000 --batch_size 32 --epoch 10 \
       --learning_rate 0.00016
 
-Evaluate the result on every record in a folder:
+Run the same command again after a crash or a kill to resume from the
+newest checkpoint in output_path. Train from scratch with the WRN paper's
+recipe:
+
+  python run_wideresnet.py --recipe paper --data_path ./train_data \
+      --eval_data_path ./test_data --output_path ./wrn_paper --do_train True
+
+Evaluate a checkpoint on every record in a folder:
 
   python run_wideresnet.py --model_path ./model_save/wideresnet.ckpt \
       --data_path ./test_data --image_num 10000 --batch_size 100
@@ -18,8 +25,8 @@ or GPU.
 
 import collections
 import json
-import math
 import os
+import signal
 import sys
 import time
 
@@ -30,13 +37,18 @@ import numpy as np
 
 import checkpoints
 import data_input
-import progress
+from evaluation import Evaluator
 import graphs
+import lr_schedules
+import progress
+import run_metrics
 import session_config
+from stop_signals import StopSignals
 from tf_compat import tf
 
 FLAGS = flags.FLAGS
 
+# The original port's flags, with its defaults.
 flags.DEFINE_string(
     'model_path', None,
     'Checkpoint to start from, as a prefix such as ./model/wideresnet.ckpt '
@@ -48,8 +60,9 @@ flags.DEFINE_string(
     'files and sub-folders.')
 flags.DEFINE_string(
     'output_path', None,
-    'Folder where training writes wideresnet.ckpt after every epoch; '
-    'created if missing. Required for training.')
+    'Folder for checkpoints, TensorBoard events, metrics.jsonl and '
+    'config.json; created if missing. Required for training. If it already '
+    'holds checkpoints, training resumes from the newest.')
 flags.DEFINE_integer(
     'depths', 28, 'Network depth d of WRN-d-k; must be 6n+4 (10, 16, 28...).')
 flags.DEFINE_integer(
@@ -60,9 +73,9 @@ flags.DEFINE_boolean(
     '"--do_train=false" and "--nodo_train" all work.')
 flags.DEFINE_integer(
     'image_num', 50000,
-    'Records expected in data_path. Sets the steps per epoch '
-    '(image_num // batch_size); if the folder holds a different number, a '
-    'warning is logged and the real count is used.', lower_bound=1)
+    'Records expected in data_path. The records are counted; if the count '
+    'differs, a warning is logged and the real count is used.',
+    lower_bound=1)
 flags.DEFINE_integer(
     'batch_size', 32,
     'Images per step. Evaluation counts every record whatever the batch '
@@ -70,21 +83,84 @@ flags.DEFINE_integer(
 flags.DEFINE_integer(
     'epoch', 10, 'Training epochs (passes over data_path).', lower_bound=1)
 flags.DEFINE_float(
-    'learning_rate', 0.00016, 'Constant learning rate of the momentum '
-    'optimizer.')
+    'learning_rate', 0.00016,
+    'Base learning rate: the constant rate, or where a schedule starts.')
+
+# Added by this port.
 flags.DEFINE_integer(
     'class_num', 100, 'Number of classes: 100 for CIFAR-100, 10 for '
     'CIFAR-10. Labels must lie in [0, class_num).', lower_bound=2)
-
+flags.DEFINE_enum(
+    'recipe', 'original', ['original', 'paper'],
+    'original: the Ascend port (constant rate, decoupled weight decay 5e-6, '
+    'cifarnet augmentation). paper: the WRN paper (Nesterov, lr 0.1 times '
+    '0.2 at epochs 60/120/160 of 200, L2 5e-4, batch 128, crop and flip, '
+    'per-channel normalisation). Flags given explicitly override it.')
+flags.DEFINE_enum(
+    'lr_schedule', 'constant', list(lr_schedules.SCHEDULES),
+    'constant; step (multiply by --lr_decay_factor at each of '
+    '--lr_boundaries); cosine (down to zero at the last step).')
+flags.DEFINE_list(
+    'lr_boundaries', [],
+    'Comma-separated epochs at which the step schedule decays, e.g. '
+    '60,120,160.')
+flags.DEFINE_float(
+    'lr_decay_factor', 0.2, 'Factor of the step schedule at each boundary.')
+flags.DEFINE_float(
+    'warmup_epochs', 0.0,
+    'Epochs of linear learning-rate warm-up before the schedule.',
+    lower_bound=0.0)
+flags.DEFINE_float(
+    'momentum', graphs.MOMENTUM, 'Momentum coefficient.', lower_bound=0.0)
+flags.DEFINE_boolean('nesterov', False, 'Use Nesterov momentum.')
+flags.DEFINE_float(
+    'weight_decay', graphs.WEIGHT_DECAY,
+    'Weight decay coefficient; see --weight_decay_mode.', lower_bound=0.0)
+flags.DEFINE_enum(
+    'weight_decay_mode', 'decoupled', list(graphs.WEIGHT_DECAY_MODES),
+    'decoupled: shrink weights by weight_decay * w each step (the original '
+    'port). l2: add weight_decay / 2 * |w|^2 to the loss (the paper).')
+flags.DEFINE_float(
+    'dropout_rate', 0.3, 'Dropout rate inside the residual blocks.',
+    lower_bound=0.0, upper_bound=0.99)
+flags.DEFINE_enum(
+    'augmentation', 'cifarnet', sorted(data_input.AUGMENTATIONS),
+    'Training augmentation. cifarnet: the original (pad and crop, flip, '
+    'brightness, contrast). paper: reflect-pad and crop, flip. none: no '
+    'augmentation, for data that flips would corrupt, such as digits.')
+flags.DEFINE_enum(
+    'normalization', 'per_image', list(data_input.NORMALIZATIONS),
+    'per_image: each image to zero mean, unit variance (the original). '
+    'per_channel: CIFAR-100 channel mean and deviation (the paper). '
+    'Evaluate with the value the model was trained with.')
+flags.DEFINE_string(
+    'eval_data_path', None,
+    'Folder of validation TFRecords, evaluated exactly after every epoch; '
+    'the best checkpoint is kept in output_path/best.')
+flags.DEFINE_integer(
+    'keep_checkpoints', 5, 'Newest checkpoints kept in output_path.',
+    lower_bound=1)
+flags.DEFINE_integer(
+    'save_every_steps', 0,
+    'Also save every this many steps; 0 saves only at epoch ends and on '
+    'the minute timer.', lower_bound=0)
+flags.DEFINE_float(
+    'save_every_minutes', 10.0,
+    'Also save when this many minutes passed since the last save; 0 turns '
+    'the timer off.', lower_bound=0.0)
 flags.DEFINE_integer(
     'max_steps', 0,
     'Stop training after this many steps in all, saving a checkpoint; 0 '
     'runs every epoch. For short performance runs.', lower_bound=0)
-flags.DEFINE_enum(
-    'augmentation', 'cifarnet', sorted(data_input.AUGMENTATIONS),
-    'Training augmentation. cifarnet: the original recipe (pad and crop, '
-    'flip, brightness, contrast). none: standardisation only, for data '
-    'that flips would corrupt, such as digits. Evaluation never augments.')
+
+
+def _increasing_integers(values):
+  try:
+    numbers = [int(v) for v in values]
+  except ValueError:
+    return False
+  return numbers == sorted(set(numbers)) and all(n > 0 for n in numbers)
+
 
 flags.register_validator(
     'depths', lambda depths: depths >= 10 and (depths - 4) % 6 == 0,
@@ -93,7 +169,11 @@ flags.register_validator(
     'learning_rate', lambda rate: rate > 0,
     message='--learning_rate must be positive, e.g. 0.00016.')
 flags.register_validator(
-    'data_path', lambda path: bool(path),
+    'lr_boundaries', _increasing_integers,
+    message='--lr_boundaries must be increasing positive epochs, e.g. '
+    '60,120,160.')
+flags.register_validator(
+    'data_path', bool,
     message='--data_path is required: the folder of TFRecord files.')
 flags.register_multi_flags_validator(
     ['do_train', 'output_path', 'model_path'],
@@ -102,13 +182,46 @@ flags.register_multi_flags_validator(
     message='training needs --output_path; evaluation (the default, or '
     '--do_train False) needs --model_path.')
 
+# What --recipe paper changes; explicit flags win over it. Zagoruyko and
+# Komodakis, "Wide Residual Networks" (2016), section 3.
+PAPER_RECIPE = {
+    'learning_rate': 0.1,
+    'lr_schedule': 'step',
+    'lr_boundaries': ['60', '120', '160'],
+    'lr_decay_factor': 0.2,
+    'epoch': 200,
+    'batch_size': 128,
+    'momentum': 0.9,
+    'nesterov': True,
+    'weight_decay': 5e-4,
+    'weight_decay_mode': 'l2',
+    'dropout_rate': 0.3,
+    'augmentation': 'paper',
+    'normalization': 'per_channel',
+}
+
 # Steps between progress lines, as in the original.
 LOG_EVERY_STEPS = 10
 
-RunConfig = collections.namedtuple('RunConfig', [
-    'model_path', 'data_path', 'output_path', 'depths', 'ks', 'class_num',
-    'image_num', 'batch_size', 'epoch', 'learning_rate', 'augmentation',
-    'max_steps'])
+CONFIG_FIELDS = [
+    'model_path', 'data_path', 'output_path', 'depths', 'ks', 'do_train',
+    'image_num', 'batch_size', 'epoch', 'learning_rate', 'class_num',
+    'recipe', 'lr_schedule', 'lr_boundaries', 'lr_decay_factor',
+    'warmup_epochs', 'momentum', 'nesterov', 'weight_decay',
+    'weight_decay_mode', 'dropout_rate', 'augmentation', 'normalization',
+    'eval_data_path', 'keep_checkpoints', 'save_every_steps',
+    'save_every_minutes', 'max_steps']
+
+RunConfig = collections.namedtuple('RunConfig', CONFIG_FIELDS)
+
+
+class TrainingInterrupted(Exception):
+  """A stop signal ended training after a checkpoint was saved."""
+
+  def __init__(self, signum, checkpoint):
+    super(TrainingInterrupted, self).__init__(signum, checkpoint)
+    self.signum = signum
+    self.checkpoint = checkpoint
 
 
 def checkpoint_or_none(model_path):
@@ -116,6 +229,41 @@ def checkpoint_or_none(model_path):
   if model_path is None or model_path.strip() in ('', 'None', 'none'):
     return None
   return model_path
+
+
+def make_config(**values):
+  """A RunConfig with the flags' defaults, overridden by `values`."""
+  config = {name: FLAGS[name].default for name in CONFIG_FIELDS}
+  config.update(values)
+  config['model_path'] = checkpoint_or_none(config['model_path'])
+  config['lr_boundaries'] = [int(b) for b in config['lr_boundaries']]
+  return RunConfig(**config)
+
+
+def config_from_flags():
+  """The parsed flags, with --recipe filling what was not given.
+
+  Raises:
+    ValueError: on a combination of values that cannot work.
+  """
+  recipe = PAPER_RECIPE if FLAGS.recipe == 'paper' else {}
+  values = {}
+  for name in CONFIG_FIELDS:
+    if FLAGS[name].present:
+      values[name] = FLAGS[name].value
+    else:
+      values[name] = recipe.get(name, FLAGS[name].value)
+  config = make_config(**values)
+
+  if config.lr_schedule == 'step' and not config.lr_boundaries:
+    raise ValueError('--lr_schedule step needs --lr_boundaries, e.g. '
+                     '60,120,160.')
+  if config.lr_boundaries and config.lr_schedule != 'step':
+    raise ValueError('--lr_boundaries %s only apply to --lr_schedule step; '
+                     'got --lr_schedule %s.' % (
+                         ','.join(map(str, config.lr_boundaries)),
+                         config.lr_schedule))
+  return config
 
 
 def join_boolean_values(argv, boolean_flags):
@@ -158,49 +306,146 @@ def count_parameters(graph):
                  graph.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES)))
 
 
-def new_session(graph):
-  """Opens a session on the Ascend NPU if present, else on the CPU/GPU."""
+def make_session_config():
+  """The session configuration for this machine, with the choice logged."""
   proto, device = session_config.make_session_config()
   if device == session_config.DEVICE_NPU:
     logging.info('Device: Ascend NPU through npu_bridge (NpuOptimizer).')
   else:
     logging.info('Device: CPU/GPU (npu_bridge is not installed).')
-  return tf.Session(graph=graph, config=proto)
+  return proto
 
 
-def checked_record_count(files, config):
-  """Counts the records and reconciles the count with --image_num.
+def checked_records(data_path, config):
+  """Lists and checks the records of a folder; reconciles --image_num.
 
   Args:
-    files: the TFRecord paths of config.data_path.
+    data_path: folder of TFRecord files.
     config: a RunConfig.
 
   Returns:
-    The real number of records.
+    (files, record count).
+
+  Raises:
+    ValueError: on a folder without records or a record that does not fit
+      the schema or the class count.
   """
-  count = data_input.count_records(files)
-  if count != config.image_num:
+  files = data_input.list_record_files(data_path)
+  count = sum(data_input.check_records(files, config.class_num))
+  if count == 0:
+    raise ValueError('the files in %s hold no records.' % data_path)
+  if data_path == config.data_path and count != config.image_num:
     logging.warning(
         '--image_num=%d but %s holds %d records in %d file(s); using %d.',
-        config.image_num, config.data_path, count, len(files), count)
-  return count
+        config.image_num, data_path, count, len(files), count)
+  return files, count
+
+
+def describe_tf_error(error):
+  """The first line of a TensorFlow runtime error, for a one-line report."""
+  lines = (error.message or '').strip().splitlines() or ['(no message)']
+  return '%s: %s' % (type(error).__name__, lines[0])
+
+
+def _check_output_path(output_path):
+  if os.path.exists(output_path) and not os.path.isdir(output_path):
+    raise ValueError('output_path %r is a file; pass a folder (it is created '
+                     'if missing).' % output_path)
+
+
+def _schedule(config, steps_per_epoch, total_steps):
+  """The learning rate as a function of the global step tensor."""
+  def rate(global_step):
+    return lr_schedules.learning_rate(
+        global_step, config.learning_rate, config.lr_schedule, total_steps,
+        boundaries=[b * steps_per_epoch for b in config.lr_boundaries],
+        decay_factor=config.lr_decay_factor,
+        warmup_steps=int(round(config.warmup_epochs * steps_per_epoch)))
+  return rate
+
+
+def _restore_or_initialise(sess, net, initializer, restorer):
+  """Initialises the variables, then restores a run or a starting point.
+
+  Returns:
+    A line saying where training starts from.
+  """
+  sess.run(initializer)
+  if restorer is None:
+    return 'No --model_path: training from scratch.'
+
+  saver, prefix, resuming, absent = restorer
+  saver.restore(sess, prefix)
+  if resuming:
+    return 'Resuming from %s at global step %d.' % (
+        prefix, sess.run(net.global_step))
+  line = 'Fine-tuning from %s.' % prefix
+  if absent:
+    line += (' It has no optimizer slots for %d variables; their momentum '
+             'starts at zero.' % len(absent))
+  return line
+
+
+def _build_restorer(net, config):
+  """Chooses between resuming, fine-tuning and starting from scratch.
+
+  The newest checkpoint in output_path wins: the same command run again
+  resumes there. Otherwise --model_path, if any, is fine-tuned from.
+
+  Returns:
+    None, or (saver, prefix, resuming, absent optional variable names).
+
+  Raises:
+    ValueError: if the checkpoint is missing or does not fit the network.
+  """
+  latest = tf.train.latest_checkpoint(config.output_path)
+  if latest is not None:
+    try:
+      saver, _ = checkpoints.make_restorer(
+          latest, net.model_variables + net.slot_variables +
+          [net.global_step])
+    except ValueError as error:
+      raise ValueError(
+          'cannot resume the run in output_path %s: %s Use another '
+          '--output_path for a different network.'
+          % (config.output_path, error))
+    if config.model_path is not None:
+      logging.info('output_path already holds a run; resuming it instead '
+                   'of fine-tuning from %s.', config.model_path)
+    return saver, latest, True, []
+
+  if config.model_path is None:
+    return None
+  prefix = checkpoints.resolve_checkpoint(config.model_path)
+  saver, absent = checkpoints.make_restorer(
+      prefix, net.model_variables, net.slot_variables)
+  return saver, prefix, False, absent
+
+
+def _best_accuracy(output_path):
+  accuracies = [e['val_accuracy'] for e in run_metrics.read_epochs(
+      output_path) if e.get('val_accuracy') is not None]
+  return max(accuracies) if accuracies else None
 
 
 def train(config):
-  """Trains the network and saves a checkpoint after every epoch.
+  """Trains, saving checkpoints; resumes the run in output_path if any.
 
   Args:
     config: a RunConfig; model_path may be None to start from scratch.
 
   Returns:
-    The checkpoint prefix written last.
+    The newest checkpoint prefix.
 
   Raises:
-    ValueError: on a data folder without records, fewer records than one
-      batch, or a checkpoint that does not fit the network.
+    ValueError: on bad input (records, checkpoints, paths) or a loss that
+      stops being finite; nothing is saved after the problem.
+    TrainingInterrupted: after SIGINT or SIGTERM, once saved.
+    tf.errors.OpError: if the TensorFlow runtime fails mid-run.
   """
-  files = data_input.list_record_files(config.data_path)
-  image_count = checked_record_count(files, config)
+  # Everything that can be checked is checked before anything is written.
+  _check_output_path(config.output_path)
+  files, image_count = checked_records(config.data_path, config)
   steps_per_epoch = image_count // config.batch_size
   if steps_per_epoch == 0:
     raise ValueError(
@@ -209,70 +454,195 @@ def train(config):
   total_steps = steps_per_epoch * config.epoch
   if config.max_steps:
     total_steps = min(total_steps, config.max_steps)
+  if config.eval_data_path:
+    eval_files, eval_count = checked_records(config.eval_data_path, config)
 
   net = graphs.build_train_graph(
-      files, config.batch_size, config.epoch, config.depths, config.ks,
-      config.class_num, config.learning_rate, config.augmentation)
+      files, config.batch_size, None, config.depths, config.ks,
+      config.class_num, _schedule(config, steps_per_epoch, total_steps),
+      augmentation=config.augmentation, normalization=config.normalization,
+      dropout_rate=config.dropout_rate, momentum=config.momentum,
+      nesterov=config.nesterov, weight_decay=config.weight_decay,
+      weight_decay_mode=config.weight_decay_mode)
   with net.graph.as_default():
-    saver = tf.train.Saver()
+    saver = tf.train.Saver(max_to_keep=config.keep_checkpoints)
+    best_saver = tf.train.Saver(max_to_keep=1)
     initializer = tf.global_variables_initializer()
-    if config.model_path is not None:
-      prefix = checkpoints.resolve_checkpoint(config.model_path)
-      restorer, absent_slots = checkpoints.make_restorer(
-          prefix, net.model_variables, net.slot_variables)
+    restorer = _build_restorer(net, config)
   net.graph.finalize()
 
-  parameter_count = count_parameters(net.graph)
   logging.info('WRN-%d-%d, %d classes: %d trainable parameters.',
-               config.depths, config.ks, config.class_num, parameter_count)
-  logging.info('Training on %d images from %d file(s): %d epochs of %d steps '
-               'at batch %d.', image_count, len(files), config.epoch,
-               steps_per_epoch, config.batch_size)
-  if total_steps < steps_per_epoch * config.epoch:
-    logging.info('--max_steps=%d: stopping after %d steps.', config.max_steps,
-                 total_steps)
+               config.depths, config.ks, config.class_num,
+               count_parameters(net.graph))
+  logging.info('Training on %d images from %d file(s): %d steps of batch %d '
+               '(%d epochs of %d steps).', image_count, len(files),
+               total_steps, config.batch_size, config.epoch, steps_per_epoch)
+
+  proto = make_session_config()
+  evaluator = None
+  if config.eval_data_path:
+    evaluator = _LazyEvaluator(eval_files, eval_count, config, proto)
 
   os.makedirs(config.output_path, exist_ok=True)
+  run_metrics.write_config(config.output_path, dict(
+      config._asdict(), tensorflow=tf.VERSION, image_count=image_count,
+      steps_per_epoch=steps_per_epoch, total_steps=total_steps))
   checkpoint_prefix = os.path.join(config.output_path,
                                    checkpoints.CHECKPOINT_NAME)
+  best_prefix = os.path.join(config.output_path, 'best',
+                             checkpoints.CHECKPOINT_NAME)
 
-  with new_session(net.graph) as sess:
-    sess.run(initializer)
-    if config.model_path is None:
-      logging.info('No --model_path: training from scratch.')
-    else:
-      restorer.restore(sess, prefix)
-      logging.info('Fine-tuning from %s.', prefix)
-      if absent_slots:
-        logging.info('The checkpoint has no optimizer slots for %d '
-                     'variables; their momentum starts at zero.',
-                     len(absent_slots))
+  with tf.Session(graph=net.graph, config=proto) as sess:
+    logging.info('%s', _restore_or_initialise(sess, net, initializer,
+                                              restorer))
+    if restorer and restorer[2]:
+      saver.recover_last_checkpoints(tf.train.get_checkpoint_state(
+          config.output_path).all_model_checkpoint_paths)
 
-    meter = progress.ProgressMeter(total_steps, config.batch_size)
-    done = 0
-    for epoch in range(1, config.epoch + 1):
-      epoch_start = time.time()
-      for step in range(1, min(steps_per_epoch, total_steps - done) + 1):
-        _, loss_value, accuracy_value = sess.run(
-            [net.train_op, net.loss, net.accuracy])
+    loop = _TrainingLoop(sess, net, config, saver, checkpoint_prefix,
+                         steps_per_epoch, total_steps)
+    try:
+      return loop.run(evaluator, best_saver, best_prefix)
+    finally:
+      loop.close()
+      if evaluator is not None:
+        evaluator.close()
+
+
+class _LazyEvaluator(object):
+  """Validation during training: the graph is built at the first epoch end.
+
+  Built lazily so a run that starts from scratch has a checkpoint to check
+  the evaluation graph against.
+  """
+
+  def __init__(self, files, image_count, config, session_proto):
+    self._args = (files, image_count, config.batch_size, config.depths,
+                  config.ks, config.class_num, config.normalization)
+    self._session_proto = session_proto
+    self._evaluator = None
+
+  def run(self, prefix):
+    if self._evaluator is None:
+      self._evaluator = Evaluator(*self._args, prefix=prefix,
+                                  session_config=self._session_proto)
+    return self._evaluator.run(prefix)
+
+  def close(self):
+    if self._evaluator is not None:
+      self._evaluator.close()
+
+
+class _TrainingLoop(object):
+  """The step loop: progress lines, saves, validation, signals, NaN guard."""
+
+  def __init__(self, sess, net, config, saver, checkpoint_prefix,
+               steps_per_epoch, total_steps):
+    self._sess = sess
+    self._net = net
+    self._config = config
+    self._saver = saver
+    self._prefix = checkpoint_prefix
+    self._steps_per_epoch = steps_per_epoch
+    self._total_steps = total_steps
+    self._recorder = run_metrics.RunRecorder(config.output_path)
+    self._last_saved = None
+
+  def _save(self, step):
+    self._last_saved = self._saver.save(self._sess, self._prefix,
+                                        global_step=step)
+    return self._last_saved
+
+  def run(self, evaluator, best_saver, best_prefix):
+    """Trains until the last step; returns the newest checkpoint prefix."""
+    config = self._config
+    done = int(self._sess.run(self._net.global_step))
+    self._last_saved = tf.train.latest_checkpoint(config.output_path)
+    if done >= self._total_steps:
+      logging.info('The run in %s already took its %d steps; nothing to do.',
+                   config.output_path, done)
+      return self._last_saved
+
+    best = _best_accuracy(config.output_path)
+    schedule = checkpoints.SaveSchedule(config.save_every_steps,
+                                        config.save_every_minutes)
+    meter = progress.ProgressMeter(self._total_steps - done,
+                                   config.batch_size)
+    started_at = done
+    epoch_sums = np.zeros(3)  # loss, accuracy, steps
+    epoch_start = time.time()
+
+    with StopSignals() as stop:
+      while done < self._total_steps:
+        epoch = done // self._steps_per_epoch + 1
+        step = done % self._steps_per_epoch + 1
+        _, loss, accuracy, rate = self._sess.run([
+            self._net.train_op, self._net.loss, self._net.accuracy,
+            self._net.learning_rate])
         done += 1
 
+        if not np.isfinite(loss):
+          raise ValueError(
+              'the training loss became %s at global step %d (epoch %d, '
+              'step %d); stopped without saving. The last good checkpoint '
+              'is %s. Lower --learning_rate or check the data.'
+              % (loss, done, epoch, step, self._last_saved))
+        epoch_sums += (loss, accuracy, 1)
+
         if step % LOG_EVERY_STEPS == 0:
-          images_per_sec, seconds_left = meter.report(done)
+          images_per_sec, seconds_left = meter.report(done - started_at)
           print('Epoch %d, step %d, train loss = %.4f, train accuracy = %.2f%%'
                 ', lr = %g, %.1f images/sec, ETA %s'
-                % (epoch, step, loss_value, 100.0 * accuracy_value,
-                   config.learning_rate, images_per_sec,
+                % (epoch, step, loss, 100.0 * accuracy, rate, images_per_sec,
                    progress.format_duration(seconds_left)), flush=True)
+          self._recorder.scalars(done, {
+              'train/loss': loss, 'train/accuracy': accuracy,
+              'train/learning_rate': rate,
+              'train/images_per_sec': images_per_sec})
 
-      saved = saver.save(sess, checkpoint_prefix)
-      logging.info('Epoch %d/%d took %s; saved %s (global step %d).', epoch,
-                   config.epoch,
-                   progress.format_duration(time.time() - epoch_start), saved,
-                   sess.run(net.global_step))
-      if done == total_steps:
-        break
-  return saved
+        # Read once: a signal may arrive while this step is being saved.
+        stopping = stop.received
+        epoch_end = (done % self._steps_per_epoch == 0
+                     or done == self._total_steps)
+        if epoch_end or stopping or schedule.due(done):
+          saved = self._save(done)
+          schedule.saved()
+          logging.info('Saved %s.', saved)
+
+        if epoch_end:
+          record = {
+              'epoch': epoch, 'global_step': done,
+              'train_loss': epoch_sums[0] / epoch_sums[2],
+              'train_accuracy': epoch_sums[1] / epoch_sums[2],
+              'learning_rate': float('%.7g' % rate),
+              'seconds': round(time.time() - epoch_start, 3)}
+          if evaluator is not None:
+            metrics = evaluator.run(saved)
+            record.update(val_loss=metrics['loss'],
+                          val_accuracy=metrics['accuracy'])
+            self._recorder.scalars(done, {
+                'validation/loss': metrics['loss'],
+                'validation/accuracy': metrics['accuracy']})
+            logging.info('Epoch %d validation: loss %.5f, accuracy %.4f on '
+                         '%d images.', epoch, metrics['loss'],
+                         metrics['accuracy'], metrics['images'])
+            if best is None or metrics['accuracy'] > best:
+              best = metrics['accuracy']
+              best_saver.save(self._sess, best_prefix)
+              logging.info('New best validation accuracy %.4f; saved %s.',
+                           best, best_prefix)
+          self._recorder.epoch(record)
+          logging.info('Epoch %d: %s', epoch, json.dumps(record,
+                                                         sort_keys=True))
+          epoch_sums[:] = 0
+          epoch_start = time.time()
+
+        if stopping:
+          raise TrainingInterrupted(stopping, saved)
+    return self._last_saved
+
+  def close(self):
+    self._recorder.close()
 
 
 def evaluate(config):
@@ -286,51 +656,20 @@ def evaluate(config):
     and 'images' (records evaluated), all exact over the records.
 
   Raises:
-    ValueError: on a data folder without records, or a checkpoint that is
-      missing or does not fit the network.
+    ValueError: on bad records, or a checkpoint that is missing or does
+      not fit the network.
   """
-  files = data_input.list_record_files(config.data_path)
   prefix = checkpoints.resolve_checkpoint(config.model_path)
-  image_count = checked_record_count(files, config)
-  batch_count = int(math.ceil(image_count / float(config.batch_size)))
-
-  net = graphs.build_eval_graph(files, config.batch_size, config.depths,
-                                config.ks, config.class_num)
-  with net.graph.as_default():
-    restorer, _ = checkpoints.make_restorer(prefix, net.model_variables)
-  net.graph.finalize()
-  logging.info('WRN-%d-%d, %d classes: %d trainable parameters.',
-               config.depths, config.ks, config.class_num,
-               count_parameters(net.graph))
-
-  with new_session(net.graph) as sess:
-    restorer.restore(sess, prefix)
-    logging.info('Evaluating %s on %d images from %d file(s) in %d batches '
-                 'of %d.', prefix, image_count, len(files), batch_count,
-                 config.batch_size)
-
-    # Summed on the host in float64 and integers, over real images only.
-    loss_sum = 0.0
-    correct_count = 0
-    seen = 0
-    meter = progress.ProgressMeter(batch_count, config.batch_size)
-    for batch in range(1, batch_count + 1):
-      loss_values, correct_values, real = sess.run(
-          [net.losses, net.correct, net.mask])
-      loss_sum += float(np.sum(loss_values[real], dtype=np.float64))
-      correct_count += int(np.count_nonzero(correct_values[real]))
-      seen += int(np.count_nonzero(real))
-      if batch % LOG_EVERY_STEPS == 0 or batch == batch_count:
-        images_per_sec, seconds_left = meter.report(batch)
-        logging.info('Evaluated %d/%d images, %.1f images/sec, ETA %s.', seen,
-                     image_count, images_per_sec,
-                     progress.format_duration(seconds_left))
-
-  if seen != image_count:
-    raise ValueError('%s changed during evaluation: counted %d records, '
-                     'evaluated %d.' % (config.data_path, image_count, seen))
-  return {'loss': loss_sum / seen, 'accuracy': correct_count / float(seen),
-          'images': seen}
+  files, image_count = checked_records(config.data_path, config)
+  evaluator = Evaluator(files, image_count, config.batch_size, config.depths,
+                        config.ks, config.class_num, config.normalization,
+                        prefix, make_session_config())
+  logging.info('Evaluating %s on %d images from %d file(s) in batches of '
+               '%d.', prefix, image_count, len(files), config.batch_size)
+  try:
+    return evaluator.run(prefix)
+  finally:
+    evaluator.close()
 
 
 def main(argv):
@@ -339,23 +678,11 @@ def main(argv):
                   '--name=value or --name value.', ' '.join(argv[1:]))
     return 2
 
-  config = RunConfig(
-      model_path=checkpoint_or_none(FLAGS.model_path),
-      data_path=FLAGS.data_path,
-      output_path=FLAGS.output_path,
-      depths=FLAGS.depths,
-      ks=FLAGS.ks,
-      class_num=FLAGS.class_num,
-      image_num=FLAGS.image_num,
-      batch_size=FLAGS.batch_size,
-      epoch=FLAGS.epoch,
-      learning_rate=FLAGS.learning_rate,
-      augmentation=FLAGS.augmentation,
-      max_steps=FLAGS.max_steps)
-  logging.info('Configuration: %s', json.dumps(
-      dict(config._asdict(), do_train=FLAGS.do_train), sort_keys=True))
   try:
-    if FLAGS.do_train:
+    config = config_from_flags()
+    logging.info('Configuration: %s', json.dumps(config._asdict(),
+                                                 sort_keys=True))
+    if config.do_train:
       train(config)
     else:
       metrics = evaluate(config)
@@ -364,6 +691,13 @@ def main(argv):
   except ValueError as error:
     logging.error('%s', error)
     return 1
+  except tf.errors.OpError as error:
+    logging.error('TensorFlow stopped the run: %s', describe_tf_error(error))
+    return 1
+  except TrainingInterrupted as stop:
+    logging.info('Stopped by %s; saved %s. Run the same command to resume.',
+                 signal.Signals(stop.signum).name, stop.checkpoint)
+    return 128 + stop.signum
   return 0
 
 

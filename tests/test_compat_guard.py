@@ -457,6 +457,6 @@ def test_vermin_finds_nothing_newer_than_python37():
       + paths, cwd=REPO_ROOT, stdout=subprocess.PIPE,
       stderr=subprocess.STDOUT)
 
-  output = result.stdout.decode('utf-8')
-  assert result.returncode == 0, output
+  status, output = result.returncode, result.stdout.decode('utf-8')
+  assert status == 0, output
   assert 'Analyzing %d files' % len(paths) in output, output

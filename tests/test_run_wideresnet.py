@@ -46,15 +46,17 @@ def test_training_logs_progress_and_saves_a_checkpoint(trained):
   assert 'training from scratch' in err
   assert 'WRN-10-1, 10 classes: 78186 trainable parameters.' in err
   assert 'Device: CPU/GPU' in err
-  assert sorted(os.listdir(output)) == [
-      'checkpoint', 'wideresnet.ckpt.data-00000-of-00001',
-      'wideresnet.ckpt.index', 'wideresnet.ckpt.meta']
+  names = sorted(os.listdir(output))
+  assert [n for n in names if not n.startswith('events.out.tfevents')] == [
+      'checkpoint', 'config.json', 'metrics.jsonl',
+      'wideresnet.ckpt-12.data-00000-of-00001', 'wideresnet.ckpt-12.index',
+      'wideresnet.ckpt-12.meta', 'wideresnet.ckpt-24.data-00000-of-00001',
+      'wideresnet.ckpt-24.index', 'wideresnet.ckpt-24.meta']
 
-  stored = dict(tf.train.list_variables(os.path.join(output,
-                                                     'wideresnet.ckpt')))
+  latest = os.path.join(output, 'wideresnet.ckpt-24')
+  stored = dict(tf.train.list_variables(latest))
   assert 'output/kernel/MomentumW' in stored
-  assert tf.train.load_checkpoint(os.path.join(
-      output, 'wideresnet.ckpt')).get_tensor('global_step') == 24
+  assert tf.train.load_checkpoint(latest).get_tensor('global_step') == 24
 
 
 def numpy_reference(prefix, images, labels):
@@ -83,17 +85,17 @@ def numpy_reference(prefix, images, labels):
 def test_evaluation_is_exact_whatever_the_batch_size(
     trained, test_folder, test_images, batch_size):
   output, _, _ = trained
+  # The README's path without the step suffix means the newest checkpoint.
   prefix = os.path.join(output, 'wideresnet.ckpt')
-  config = run_wideresnet.RunConfig(
-      model_path=prefix, data_path=test_folder, output_path=None, depths=10,
-      ks=1, class_num=10, image_num=53, batch_size=batch_size, epoch=1,
-      learning_rate=0.1, augmentation='none',
-      max_steps=0)
+  config = run_wideresnet.make_config(
+      model_path=prefix, data_path=test_folder, depths=10, ks=1,
+      class_num=10, image_num=53, batch_size=batch_size)
 
   metrics = run_wideresnet.evaluate(config)
 
   images, labels = test_images
-  loss, correct = numpy_reference(prefix, images, labels)
+  loss, correct = numpy_reference(os.path.join(output, 'wideresnet.ckpt-24'),
+                                  images, labels)
   assert metrics['images'] == 53
   assert metrics['accuracy'] == correct / 53.0
   np.testing.assert_allclose(metrics['loss'], loss, rtol=1e-5)

@@ -27,9 +27,9 @@ The output has one dotted name per line, relative to `tf.compat.v1`
 (`layers`, `layers.conv2d`, `data.experimental.AUTOTUNE`), sorted, after
 '#' comment lines naming the wheel. A sub-module is listed along with its
 members, so a name is a module exactly when other names start with it and
-a dot. A name whose package is not in the wheel (`estimator`, from the
-separate tensorflow-estimator package, and `flags`, absl's flags) is listed
-alone, without members.
+a dot. A module that is not a package of the wheel is listed alone,
+without members: `estimator` (from the separate tensorflow-estimator
+package) and `flags` (a plain module re-exporting absl's flags).
 """
 
 import argparse
