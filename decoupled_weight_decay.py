@@ -61,7 +61,8 @@ class MomentumWOptimizer(tf.train.MomentumOptimizer):
     # the decay before each variable's own update.
     with tf.control_dependencies(grads):
       decays = [
-          var.assign_sub(self._weight_decay * var, use_locking=self._use_locking)
+          var.assign_sub(self._weight_decay * var,
+                         use_locking=self._use_locking)
           for grad, var in grads_and_vars if grad is not None
       ]
 

@@ -2,12 +2,13 @@
 
 import os
 
+import numpy as np
+import pytest
+
 import checkpoints
 import data_input
 from decoupled_weight_decay import MomentumWOptimizer
 import graphs
-import numpy as np
-import pytest
 from tf_compat import tf
 import wideresnet_model
 

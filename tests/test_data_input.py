@@ -2,11 +2,12 @@
 
 import os
 
+import numpy as np
+import pytest
+
 from conftest import make_images
 from conftest import write_records
 import data_input
-import numpy as np
-import pytest
 from tf_compat import tf
 
 

@@ -1,7 +1,8 @@
 """Momentum with decoupled weight decay, against the update written out."""
 
-from decoupled_weight_decay import MomentumWOptimizer
 import numpy as np
+
+from decoupled_weight_decay import MomentumWOptimizer
 from tf_compat import tf
 
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from tf_compat import tf
 import wideresnet_model
 

@@ -4,9 +4,10 @@ import os
 import subprocess
 import sys
 
-from conftest import REPO_ROOT
 import numpy as np
 import pytest
+
+from conftest import REPO_ROOT
 import run_wideresnet
 from tf_compat import tf
 import wideresnet_model

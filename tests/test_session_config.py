@@ -1,9 +1,10 @@
 """The session configuration on an Ascend NPU (stand-in) and elsewhere."""
 
-import npu_bridge_standin
 import pytest
-import session_config
 from tensorflow.core.protobuf import rewriter_config_pb2
+
+import npu_bridge_standin
+import session_config
 
 OFF = rewriter_config_pb2.RewriterConfig.OFF
 
