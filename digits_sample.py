@@ -177,25 +177,30 @@ def write_sample(train_dir, test_dir, overwrite=False):
   return {split: split in old_shards for split in prepare_cifar.SPLITS}
 
 
-def define_flags():
-  """Defines the command-line flags."""
+def define_flags(flag_values=FLAGS):
+  """Defines the command-line flags.
+
+  Args:
+    flag_values: the absl FlagValues to define them in.
+  """
   flags.DEFINE_string(
       'train_dir', DEFAULT_DIRS['train'],
       'Folder for the sample\'s training shards; train_1p.sh uses the '
-      'default when there are no CIFAR records.')
+      'default when there are no CIFAR records.', flag_values=flag_values)
   flags.DEFINE_string(
       'test_dir', DEFAULT_DIRS['test'],
       'Folder for the sample\'s test shards; test_1p.sh uses the default '
-      'when there are no CIFAR records.')
+      'when there are no CIFAR records.', flag_values=flag_values)
   flags.DEFINE_boolean(
       'overwrite', False,
       'Rewrite the sample even if it is complete, replacing shards written '
-      'before. Files the writer did not write are never replaced.')
+      'before. Files the writer did not write are never replaced.',
+      flag_values=flag_values)
 
-  for name in ('train_dir', 'test_dir'):
+  for name, split in (('train_dir', 'train'), ('test_dir', 'test')):
     flags.register_validator(
         name, bool, message='--%s must not be empty; the default is %s.'
-        % (name, DEFAULT_DIRS[name[:-4]]))
+        % (name, DEFAULT_DIRS[split]), flag_values=flag_values)
 
 
 def main(argv):

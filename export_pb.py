@@ -90,6 +90,11 @@ def define_flags(flag_values=FLAGS):
       'soc_version', DEFAULT_SOC_VERSION,
       'Ascend chip written into the logged ATC command (--soc_version), '
       'such as Ascend310 or Ascend910.', flag_values=flag_values)
+  flags.DEFINE_enum(
+      'normalization', 'per_image', list(data_input.NORMALIZATIONS),
+      'How the model was trained to see images (run_wideresnet.py '
+      '--normalization): the SavedModel applies it to raw images; feeders of '
+      'the .pb apply it themselves.', flag_values=flag_values)
   flags.DEFINE_string(
       'saved_model_dir', None,
       'When set, also write a SavedModel for TF Serving to this new '
@@ -275,11 +280,12 @@ def atc_command(pb_path, batch, soc_version=DEFAULT_SOC_VERSION):
              data_input.CHANNELS, OUTPUT_NODE))
 
 
-def export_saved_model(prefix, depths, ks, class_num, export_dir):
+def export_saved_model(prefix, depths, ks, class_num, export_dir,
+                       normalization='per_image'):
   """Writes a SavedModel that takes raw images, for TF Serving.
 
   Its `serving_default` signature takes `images`, uint8 [n, 32, 32, 3]
-  (height, width, RGB, as in the records), standardises each image as
+  (height, width, RGB, as in the records), normalises each image as
   evaluation does, and returns `logits` (float32 [n, class_num]),
   `probabilities` (float32 [n, class_num], softmax) and `classes` (int64
   [n], top-1).
@@ -290,6 +296,7 @@ def export_saved_model(prefix, depths, ks, class_num, export_dir):
     ks: widening factor of the checkpoint.
     class_num: classes of the checkpoint.
     export_dir: folder to create; must not exist.
+    normalization: one of data_input.NORMALIZATIONS, as in training.
 
   Raises:
     ValueError: if export_dir exists, or the checkpoint does not fit.
@@ -303,9 +310,10 @@ def export_saved_model(prefix, depths, ks, class_num, export_dir):
     images = tf.placeholder(
         tf.uint8, [None, data_input.IMAGE_SIZE, data_input.IMAGE_SIZE,
                    data_input.CHANNELS], name=SERVING_INPUT)
-    standardised = tf.map_fn(data_input.preprocess_for_eval, images,
-                             dtype=tf.float32, back_prop=False)
-    logits = wideresnet_model.wide_resnet(standardised, False, depths, ks,
+    normalised = tf.map_fn(
+        lambda image: data_input.preprocess_for_eval(image, normalization),
+        images, dtype=tf.float32, back_prop=False)
+    logits = wideresnet_model.wide_resnet(normalised, False, depths, ks,
                                           class_num=class_num)
     outputs = dict(zip(SERVING_OUTPUTS, (
         logits, tf.nn.softmax(logits), tf.argmax(logits, 1))))
@@ -325,39 +333,56 @@ def export_saved_model(prefix, depths, ks, class_num, export_dir):
       builder.save()
 
 
-def main(argv):
+def describe_tf_error(error):
+  """The first line of a TensorFlow runtime error, for a one-line report."""
+  lines = (error.message or '').strip().splitlines() or ['(no message)']
+  return '%s: %s' % (type(error).__name__, lines[0])
+
+
+def main(argv, flag_values=None):
+  """Runs the command line; returns the exit status.
+
+  Args:
+    argv: the words left after the flags, program name first.
+    flag_values: the parsed flags; None for the command line's.
+
+  Returns:
+    0 on success, 1 on an error it logged, 2 on stray arguments.
+  """
+  values = flag_values or FLAGS
   if len(argv) > 1:
     logging.error('Unexpected argument(s): %s. Flags take the form '
                   '--name=value or --name value.', ' '.join(argv[1:]))
     return 2
 
   try:
-    if FLAGS.saved_model_dir and tf.io.gfile.exists(FLAGS.saved_model_dir):
+    if values.saved_model_dir and tf.io.gfile.exists(values.saved_model_dir):
       raise ValueError('--saved_model_dir %s already exists; remove it or '
-                       'name a new folder.' % FLAGS.saved_model_dir)
+                       'name a new folder.' % values.saved_model_dir)
 
-    graph_def, prefix = freeze(FLAGS.model_path, FLAGS.depths, FLAGS.ks,
-                               FLAGS.class_num, FLAGS.batch)
-    write_graph_def(graph_def, FLAGS.output)
+    graph_def, prefix = freeze(values.model_path, values.depths, values.ks,
+                               values.class_num, values.batch)
+    write_graph_def(graph_def, values.output)
     logging.info('Froze %s (WRN-%d-%d, %d classes) into %s: %d nodes, input '
-                 '%s float32 [%d, 32, 32, 3], output %s.', prefix,
-                 FLAGS.depths, FLAGS.ks, FLAGS.class_num, FLAGS.output,
-                 len(graph_def.node), INPUT_NODE, FLAGS.batch, OUTPUT_NODE)
+                 '%s float32 [%d, 32, 32, 3] of images normalised %s, output '
+                 '%s.', prefix, values.depths, values.ks, values.class_num,
+                 values.output, len(graph_def.node), INPUT_NODE, values.batch,
+                 values.normalization, OUTPUT_NODE)
     logging.info('Convert it for the Ascend chip with:\n  %s', atc_command(
-        FLAGS.output, FLAGS.batch, FLAGS.soc_version))
+        values.output, values.batch, values.soc_version))
 
-    if FLAGS.saved_model_dir:
-      export_saved_model(prefix, FLAGS.depths, FLAGS.ks, FLAGS.class_num,
-                         FLAGS.saved_model_dir)
+    if values.saved_model_dir:
+      export_saved_model(prefix, values.depths, values.ks, values.class_num,
+                         values.saved_model_dir, values.normalization)
       logging.info('Wrote the SavedModel %s: signature serving_default takes '
-                   '%s, uint8 [n, 32, 32, 3].', FLAGS.saved_model_dir,
+                   '%s, uint8 [n, 32, 32, 3].', values.saved_model_dir,
                    SERVING_INPUT)
   except ValueError as error:
     logging.error('%s', error)
     return 1
   except tf.errors.OpError as error:
-    logging.error('could not read the checkpoint %s: %s', FLAGS.model_path,
-                  (error.message or repr(error)).strip().splitlines()[0])
+    logging.error('TensorFlow stopped the export of %s: %s',
+                  values.model_path, describe_tf_error(error))
     return 1
   return 0
 

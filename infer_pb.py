@@ -63,6 +63,11 @@ def define_flags(flag_values=FLAGS):
       'Images per run. 0 takes the .pb\'s own batch (the --batch it was '
       'exported with); a value is needed only for a .pb whose input batch '
       'is not fixed.', lower_bound=0, flag_values=flag_values)
+  flags.DEFINE_enum(
+      'normalization', 'per_image', list(data_input.NORMALIZATIONS),
+      'How the model was trained to see images (run_wideresnet.py '
+      '--normalization); the records are normalised so before feeding.',
+      flag_values=flag_values)
   flags.DEFINE_string(
       'input_node', DEFAULT_INPUT_NODE,
       'Name of the .pb\'s input placeholder, float32 [batch, 32, 32, 3] of '
@@ -183,7 +188,7 @@ def cross_entropy(logits, labels):
   return log_sum - logits[np.arange(len(labels)), labels]
 
 
-def evaluate_pb(pb_path, data_path, batch_size=0,
+def evaluate_pb(pb_path, data_path, batch_size=0, normalization='per_image',
                 input_node=DEFAULT_INPUT_NODE,
                 output_node=DEFAULT_OUTPUT_NODE, warmup_runs=1):
   """Evaluates a frozen graph on every record in a folder once.
@@ -192,6 +197,7 @@ def evaluate_pb(pb_path, data_path, batch_size=0,
     pb_path: the .pb file.
     data_path: folder of TFRecord files.
     batch_size: images per run; 0 takes the .pb's fixed batch.
+    normalization: one of data_input.NORMALIZATIONS, as in training.
     input_node: name of the input placeholder.
     output_node: name of the logits node.
     warmup_runs: untimed runs on the first batch before timing.
@@ -229,7 +235,8 @@ def evaluate_pb(pb_path, data_path, batch_size=0,
   batch_count = -(-image_count // batch_size)
   with tf.Graph().as_default() as input_graph:
     next_batch = tf.data.make_one_shot_iterator(
-        data_input.eval_dataset(files, batch_size)).get_next()
+        data_input.eval_dataset(files, batch_size,
+                                normalization)).get_next()
   input_graph.finalize()
 
   proto, device = session_config.make_session_config()
@@ -282,26 +289,37 @@ def evaluate_pb(pb_path, data_path, batch_size=0,
   }
 
 
-def main(argv):
+def main(argv, flag_values=None):
+  """Runs the command line; returns the exit status.
+
+  Args:
+    argv: the words left after the flags, program name first.
+    flag_values: the parsed flags; None for the command line's.
+
+  Returns:
+    0 on success, 1 on an error it logged, 2 on stray arguments.
+  """
+  values = flag_values or FLAGS
   if len(argv) > 1:
     logging.error('Unexpected argument(s): %s. Flags take the form '
                   '--name=value or --name value.', ' '.join(argv[1:]))
     return 2
 
   try:
-    metrics = evaluate_pb(FLAGS.pb_path, FLAGS.data_path, FLAGS.batch_size,
-                          FLAGS.input_node, FLAGS.output_node,
-                          FLAGS.warmup_runs)
+    metrics = evaluate_pb(values.pb_path, values.data_path, values.batch_size,
+                          values.normalization, values.input_node,
+                          values.output_node, values.warmup_runs)
   except ValueError as error:
     logging.error('%s', error)
     return 1
   except tf.errors.OpError as error:
-    logging.error('running %s failed: %s', FLAGS.pb_path,
-                  (error.message or repr(error)).strip().splitlines()[0])
+    lines = (error.message or '').strip().splitlines() or ['(no message)']
+    logging.error('TensorFlow stopped the evaluation of %s: %s: %s',
+                  values.pb_path, type(error).__name__, lines[0])
     return 1
 
   logging.info('Latency of %s: mean %.3f ms, median %.3f ms per batch of %d '
-               'over %d batches; %.1f images/sec.', FLAGS.pb_path,
+               'over %d batches; %.1f images/sec.', values.pb_path,
                metrics['ms_per_batch'], metrics['ms_per_batch_median'],
                metrics['batch_size'],
                -(-metrics['images'] // metrics['batch_size']),

@@ -119,6 +119,8 @@ class _ArrayUnpickler(pickle.Unpickler):
       ('numpy._core.multiarray', 'scalar'): np.int64(0).__reduce__()[0],
       # Python 3 pickles bytes this way under protocol 2.
       ('_codecs', 'encode'): codecs.encode,
+      ('__builtin__', 'bytes'): bytes,
+      ('builtins', 'bytes'): bytes,
   }
 
   def find_class(self, module, name):
@@ -647,41 +649,50 @@ def next_steps(dataset, train_dir, test_dir):
                                               extra))
 
 
-def define_flags():
+def define_flags(flag_values=FLAGS):
   """Defines the command-line flags.
 
   Only the command line needs them; other modules import the writer from
   here without taking these flags along.
+
+  Args:
+    flag_values: the absl FlagValues to define them in.
   """
   flags.DEFINE_string(
       'source', None,
       'The official CIFAR "python version" download: cifar-100-python.tar.gz'
-      ', cifar-10-python.tar.gz, or the folder it extracts to.')
+      ', cifar-10-python.tar.gz, or the folder it extracts to.',
+      flag_values=flag_values)
   flags.DEFINE_string(
       'train_dir', None,
       'Folder for the training shards, e.g. ./train_data (what train_1p.sh '
-      'reads). Created if missing; must hold no other files.')
+      'reads). Created if missing; must hold no other files.',
+      flag_values=flag_values)
   flags.DEFINE_string(
       'test_dir', None,
       'Folder for the test shards, e.g. ./test_data (what test_1p.sh '
-      'reads). Created if missing; must hold no other files.')
+      'reads). Created if missing; must hold no other files.',
+      flag_values=flag_values)
   flags.DEFINE_integer(
       'train_shards', DEFAULT_SHARDS['train'],
-      'Number of TFRecord files for the training split.', lower_bound=1)
+      'Number of TFRecord files for the training split.', lower_bound=1,
+      flag_values=flag_values)
   flags.DEFINE_integer(
       'test_shards', DEFAULT_SHARDS['test'],
-      'Number of TFRecord files for the test split.', lower_bound=1)
+      'Number of TFRecord files for the test split.', lower_bound=1,
+      flag_values=flag_values)
   flags.DEFINE_boolean(
       'overwrite', False,
       'Replace the shards of an earlier run in --train_dir and --test_dir. '
-      'Files this tool did not write are never replaced.')
+      'Files this tool did not write are never replaced.',
+      flag_values=flag_values)
 
   for name, example in (('source', 'cifar-100-python.tar.gz'),
                         ('train_dir', './train_data'),
                         ('test_dir', './test_data')):
     flags.register_validator(
         name, bool, message='--%s is required, e.g. --%s %s.'
-        % (name, name, example))
+        % (name, name, example), flag_values=flag_values)
 
 
 def main(argv):

@@ -469,6 +469,8 @@ def train(config):
     best_saver = tf.train.Saver(max_to_keep=1)
     initializer = tf.global_variables_initializer()
     restorer = _build_restorer(net, config)
+    weights_finite = tf.reduce_all(tf.stack(
+        [tf.reduce_all(tf.is_finite(v)) for v in net.model_variables]))
   net.graph.finalize()
 
   logging.info('WRN-%d-%d, %d classes: %d trainable parameters.',
@@ -499,8 +501,8 @@ def train(config):
       saver.recover_last_checkpoints(tf.train.get_checkpoint_state(
           config.output_path).all_model_checkpoint_paths)
 
-    loop = _TrainingLoop(sess, net, config, saver, checkpoint_prefix,
-                         steps_per_epoch, total_steps)
+    loop = _TrainingLoop(sess, net, config, saver, weights_finite,
+                         checkpoint_prefix, steps_per_epoch, total_steps)
     try:
       return loop.run(evaluator, best_saver, best_prefix)
     finally:
@@ -536,12 +538,13 @@ class _LazyEvaluator(object):
 class _TrainingLoop(object):
   """The step loop: progress lines, saves, validation, signals, NaN guard."""
 
-  def __init__(self, sess, net, config, saver, checkpoint_prefix,
-               steps_per_epoch, total_steps):
+  def __init__(self, sess, net, config, saver, weights_finite,
+               checkpoint_prefix, steps_per_epoch, total_steps):
     self._sess = sess
     self._net = net
     self._config = config
     self._saver = saver
+    self._weights_finite = weights_finite
     self._prefix = checkpoint_prefix
     self._steps_per_epoch = steps_per_epoch
     self._total_steps = total_steps
@@ -549,6 +552,13 @@ class _TrainingLoop(object):
     self._last_saved = None
 
   def _save(self, step):
+    # A finite loss was computed with the weights before this step's update;
+    # the update itself may have overflowed.
+    if not self._sess.run(self._weights_finite):
+      raise ValueError(
+          'the weights stopped being finite at global step %d; stopped '
+          'without saving. The last good checkpoint is %s. Lower '
+          '--learning_rate or check the data.' % (step, self._last_saved))
     self._last_saved = self._saver.save(self._sess, self._prefix,
                                         global_step=step)
     return self._last_saved
