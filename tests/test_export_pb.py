@@ -6,14 +6,15 @@ import subprocess
 import sys
 
 from absl import flags
+import numpy as np
+import pytest
+
 from conftest import make_images
 from conftest import REPO_ROOT
 import data_input
 import export_pb
 import graphs
 import infer_pb
-import numpy as np
-import pytest
 import run_wideresnet
 from tf_compat import tf
 import wideresnet_model

@@ -8,9 +8,10 @@ import subprocess
 import sys
 import time
 
-from conftest import REPO_ROOT
 import numpy as np
 import pytest
+
+from conftest import REPO_ROOT
 from tf_compat import tf
 
 SCRIPT = os.path.join(REPO_ROOT, 'run_wideresnet.py')
