@@ -112,15 +112,6 @@ def expected_shards(split):
           for index in range(SHARDS[split])]
 
 
-def existing_files(folder):
-  """Returns the names of the files the trainer would read in a folder."""
-  if not os.path.isdir(folder):
-    return []
-  return sorted(name for name in os.listdir(folder)
-                if not name.startswith('.')
-                and os.path.isfile(os.path.join(folder, name)))
-
-
 def write_sample(train_dir, test_dir, overwrite=False):
   """Writes the sample, unless the folders already hold all of it.
 
@@ -149,7 +140,7 @@ def write_sample(train_dir, test_dir, overwrite=False):
 
   old_shards = {}
   for split in prepare_cifar.SPLITS:
-    existing = existing_files(folders[split])
+    existing = prepare_cifar.visible_files(folders[split])
     expected = expected_shards(split)
     if existing == expected and not overwrite:
       logging.info('The sample\'s %s split is already in %s.', split,

@@ -6,8 +6,9 @@ Export the fine-tuned WRN-28-10 for one image at a time:
       --depths 28 --ks 10 --batch 1 --output ./wideresnet.pb
 
 The .pb takes `inputx`, float32 [batch, 32, 32, 3], images already
-standardised as evaluation does it, and gives the logits at
-`output/BiasAdd`, float32 [batch, class_num]. Every variable is a constant
+normalised as evaluation does it (per-image standardisation unless the
+model was trained with --normalization per_channel), and gives the logits
+at `output/BiasAdd`, float32 [batch, class_num]. Every variable is a constant
 in it and nothing of training is left. The script logs the ATC command that
 converts it for an Ascend 310:
 
@@ -16,7 +17,7 @@ converts it for an Ascend 310:
       --out_nodes="output/BiasAdd:0"
 
 With --saved_model_dir it also writes a SavedModel for TF Serving, whose
-`serving_default` signature takes raw uint8 images and standardises them
+`serving_default` signature takes raw uint8 images and normalises them
 itself.
 """
 
@@ -39,8 +40,8 @@ FLAGS = flags.FLAGS
 INPUT_NODE = graphs.INPUT_NAME
 OUTPUT_NODE = wideresnet_model.LOGITS_LAYER_NAME + '/BiasAdd'
 
-# Op types that must not survive freezing.
-VARIABLE_OPS = frozenset([
+# Variable, input, checkpoint and dropout ops: none may survive freezing.
+FORBIDDEN_OPS = frozenset([
     'Variable', 'VariableV2', 'VarHandleOp', 'ReadVariableOp', 'Assign',
     'AssignVariableOp', 'IteratorGetNext', 'IteratorV2', 'SaveV2',
     'RestoreV2', 'RandomUniform'])
@@ -122,7 +123,7 @@ def define_flags(flag_values=FLAGS):
 
 
 def build_inference_graph(batch, depths, ks, class_num):
-  """Builds the network for inference on standardised images.
+  """Builds the network for inference on normalised images.
 
   Args:
     batch: images per inference, the fixed first dimension of the input.
@@ -176,7 +177,7 @@ def check_frozen_graph(graph_def, batch, class_num):
                      % (placeholders, INPUT_NODE))
 
   left = sorted('%s (%s)' % (node.name, node.op) for node in graph_def.node
-                if node.op in VARIABLE_OPS)
+                if node.op in FORBIDDEN_OPS)
   if left:
     raise ValueError('freezing left variable or training ops: %s.'
                      % ', '.join(left[:8]))

@@ -7,6 +7,7 @@ freeze the graph find them by name.
 """
 
 import collections
+import importlib
 
 import data_input
 from decoupled_weight_decay import MomentumWOptimizer
@@ -33,6 +34,8 @@ TrainGraph = collections.namedtuple('TrainGraph', [
     'global_step',      # int64 variable, steps taken
     'model_variables',  # the network's variables, as the original saved
     'slot_variables',   # the optimizer's momentum slots
+    'loss_scale',       # float32 scalar, or None without loss scaling
+    'iterator_init',    # op that starts the input (a no-op if one-shot)
 ])
 
 EvalGraph = collections.namedtuple('EvalGraph', [
@@ -47,6 +50,43 @@ EvalGraph = collections.namedtuple('EvalGraph', [
 ])
 
 
+# Dynamic loss scaling on the NPU: the values most Ascend ports use.
+NPU_LOSS_SCALE = dict(init_loss_scale=2.0**32, incr_every_n_steps=1000,
+                      decr_every_n_nan_or_inf=2, decr_ratio=0.5)
+
+
+def _npu_module(name):
+  """A module of CANN's TF adapter, by its documented path."""
+  return importlib.import_module('npu_bridge.' + name)
+
+
+def _npu_dropout(inputs, rate):
+  return _npu_module('estimator.npu_ops').dropout(inputs,
+                                                  keep_prob=1.0 - rate)
+
+
+def _with_loss_scaling(optimizer, device):
+  """Wraps an optimizer in dynamic loss scaling for float16 training.
+
+  Steps whose gradients overflow are skipped and lower the scale.
+
+  Returns:
+    (optimizer, float32 scalar tensor of the current loss scale).
+  """
+  if device == 'npu':
+    manager = _npu_module(
+        'estimator.npu.npu_loss_scale_manager'
+    ).ExponentialUpdateLossScaleManager(**NPU_LOSS_SCALE)
+    wrapped = _npu_module(
+        'estimator.npu.npu_loss_scale_optimizer'
+    ).NPULossScaleOptimizer(optimizer, manager)
+    return wrapped, manager.get_loss_scale()
+  loss_scale = tf.train.experimental.DynamicLossScale()
+  wrapped = tf.train.experimental.MixedPrecisionLossScaleOptimizer(
+      optimizer, loss_scale)
+  return wrapped, tf.identity(loss_scale(), name='loss_scale')
+
+
 def _named_input(images):
   return tf.placeholder_with_default(images, images.shape, name=INPUT_NAME)
 
@@ -56,7 +96,8 @@ def build_train_graph(files, batch_size, epochs, depths, ks, class_num,
                       normalization='per_image', dropout_rate=0.3,
                       momentum=MOMENTUM, nesterov=False,
                       weight_decay=WEIGHT_DECAY,
-                      weight_decay_mode='decoupled', seed=None):
+                      weight_decay_mode='decoupled', device='cpu',
+                      precision='fp32', iterations_per_loop=1, seed=None):
   """Builds the training graph, fed by tf.data; defaults are the original's.
 
   Args:
@@ -75,6 +116,13 @@ def build_train_graph(files, batch_size, epochs, depths, ks, class_num,
     nesterov: use Nesterov momentum.
     weight_decay: decay coefficient; 0 for none.
     weight_decay_mode: one of WEIGHT_DECAY_MODES.
+    device: 'npu', 'gpu' or 'cpu' (see session_config). On the NPU the
+      network uses the adapter's dropout.
+    precision: 'fp32' or 'mixed', as the session configuration made it
+      effective. Mixed precision on the NPU and GPU (float16) adds dynamic
+      loss scaling; the CPU's bfloat16 needs none.
+    iterations_per_loop: NPU steps per session.run; above 1 the input
+      uses an initializable iterator, started by `iterator_init`.
     seed: optional graph-level seed for a repeatable run.
 
   Returns:
@@ -96,11 +144,18 @@ def build_train_graph(files, batch_size, epochs, depths, ks, class_num,
     dataset = data_input.train_dataset(
         files, batch_size, epochs, augmentation=augmentation,
         normalization=normalization, seed=seed)
-    images, labels = tf.data.make_one_shot_iterator(dataset).get_next()
+    if iterations_per_loop > 1:
+      iterator = tf.data.make_initializable_iterator(dataset)
+      iterator_init = iterator.initializer
+    else:
+      iterator = tf.data.make_one_shot_iterator(dataset)
+      iterator_init = tf.no_op()
+    images, labels = iterator.get_next()
 
     logits = wideresnet_model.wide_resnet(
         _named_input(images), True, depths, ks, class_num=class_num,
-        dropout_rate=dropout_rate)
+        dropout_rate=dropout_rate,
+        dropout_fn=_npu_dropout if device == 'npu' else None)
     model_variables = [v for v in tf.global_variables()
                        if v is not global_step]
 
@@ -123,15 +178,21 @@ def build_train_graph(files, batch_size, epochs, depths, ks, class_num,
     else:
       optimizer = tf.train.MomentumOptimizer(rate, momentum,
                                              use_nesterov=nesterov)
+    momentum_optimizer = optimizer
+    loss_scale = None
+    if precision == 'mixed' and device in ('npu', 'gpu'):
+      # Built outside control_dependencies, as the NPU adapter requires.
+      optimizer, loss_scale = _with_loss_scaling(optimizer, device)
 
     # The batch-norm moving averages update with every step.
     with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
       train_op = optimizer.minimize(objective, global_step=global_step)
-    slot_variables = [optimizer.get_slot(v, 'momentum')
+    slot_variables = [momentum_optimizer.get_slot(v, 'momentum')
                       for v in tf.trainable_variables()]
 
   return TrainGraph(graph, train_op, loss, rate, accuracy, global_step,
-                    model_variables, slot_variables)
+                    model_variables, slot_variables, loss_scale,
+                    iterator_init)
 
 
 def build_eval_graph(files, batch_size, depths, ks, class_num,

@@ -2,7 +2,7 @@ r"""Evaluates a frozen .pb from export_pb.py on a folder of TFRecords.
 
   python infer_pb.py --pb_path ./wideresnet.pb --data_path ./test_data
 
-Every record is read once and standardised as evaluation does it, then fed
+Every record is read once and normalised as evaluation does it, then fed
 to the .pb's input `inputx` in batches of the .pb's own size; the last
 batch is padded and the padding is left out of the results. It prints the
 evaluation line of run_wideresnet.py, exact over the records and equal to
@@ -71,7 +71,7 @@ def define_flags(flag_values=FLAGS):
   flags.DEFINE_string(
       'input_node', DEFAULT_INPUT_NODE,
       'Name of the .pb\'s input placeholder, float32 [batch, 32, 32, 3] of '
-      'standardised images.', flag_values=flag_values)
+      'normalised images.', flag_values=flag_values)
   flags.DEFINE_string(
       'output_node', DEFAULT_OUTPUT_NODE,
       'Name of the .pb\'s logits node, float32 [batch, classes].',
@@ -232,6 +232,9 @@ def evaluate_pb(pb_path, data_path, batch_size=0, normalization='per_image',
 
   files = data_input.list_record_files(data_path)
   image_count = data_input.count_records(files)
+  if not image_count:
+    raise ValueError('%s holds no records; point --data_path at the folder '
+                     'of TFRecord files.' % data_path)
   batch_count = -(-image_count // batch_size)
   with tf.Graph().as_default() as input_graph:
     next_batch = tf.data.make_one_shot_iterator(
@@ -239,9 +242,11 @@ def evaluate_pb(pb_path, data_path, batch_size=0, normalization='per_image',
                                 normalization)).get_next()
   input_graph.finalize()
 
-  proto, device = session_config.make_session_config()
+  # The first two of what make_session_config returns: the ConfigProto and
+  # the device.
+  proto, device = session_config.make_session_config()[:2]
   logging.info('Device: %s.', 'Ascend NPU through npu_bridge'
-               if device == session_config.DEVICE_NPU else 'CPU/GPU')
+               if device == session_config.DEVICE_NPU else device)
   logging.info('Evaluating %s (%d classes) on %d images from %d file(s) in '
                '%d batches of %d.', pb_path, class_count, image_count,
                len(files), batch_count, batch_size)

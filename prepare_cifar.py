@@ -333,7 +333,7 @@ def detect_dataset(names, where):
 def _folder_reader(source):
   """Finds the batches in a folder; returns (names, read, where)."""
   folder = source
-  names = _visible_files(folder)
+  names = visible_files(folder)
   if not any(name in names for dataset in DATASETS
              for split in SPLITS for name in dataset.split_files[split]):
     # Also accept the folder the archive was extracted into.
@@ -341,7 +341,7 @@ def _folder_reader(source):
              if os.path.isdir(os.path.join(source, dataset.folder))]
     if len(inner) == 1:
       folder = inner[0]
-      names = _visible_files(folder)
+      names = visible_files(folder)
 
   def read(name):
     with open(os.path.join(folder, name), 'rb') as stream:
@@ -351,21 +351,28 @@ def _folder_reader(source):
 
 
 def _tar_reader(archive, source):
-  """Finds the batches in an open tar; returns (names, read, where)."""
-  members = {}
-  for member in archive.getmembers():
-    if member.isfile():
-      members.setdefault(os.path.basename(member.name), []).append(member)
+  """Reads the batches of an open tar; returns (names, read, where).
+
+  The archive is read once, front to back: a gzip stream cannot seek back
+  cheaply.
+  """
+  batch_names = set(name for dataset in DATASETS for split in SPLITS
+                    for name in dataset.split_files[split])
+  found = {}
+  for member in archive:
+    name = os.path.basename(member.name)
+    if member.isfile() and name in batch_names:
+      found.setdefault(name, []).append(
+          (member.name, archive.extractfile(member).read()))
 
   def read(name):
-    found = members[name]
-    if len(found) > 1:
+    if len(found[name]) > 1:
       raise PrepareError('%s holds %s more than once (%s); it must hold one '
                          'CIFAR archive.' % (source, name, ', '.join(
-                             member.name for member in found)))
-    return archive.extractfile(found[0]).read()
+                             path for path, _ in found[name])))
+    return found[name][0][1]
 
-  return sorted(members), read, source
+  return sorted(found), read, source
 
 
 def read_source(source):
@@ -431,8 +438,14 @@ def _read_splits(dataset, read, where):
   return splits
 
 
-def _visible_files(folder):
-  """Returns the sorted names of the files the trainer would read."""
+def visible_files(folder):
+  """Returns the sorted names of the files the trainer would read.
+
+  Hidden files and sub-folders are left out, as data_input leaves them
+  out; a folder that does not exist holds none.
+  """
+  if not os.path.isdir(folder):
+    return []
   return sorted(name for name in os.listdir(folder)
                 if not name.startswith('.')
                 and os.path.isfile(os.path.join(folder, name)))
@@ -488,7 +501,7 @@ def check_output_folder(folder, overwrite):
     raise PrepareError('%s exists and is not a folder; choose a folder for '
                        'the records.' % folder)
 
-  existing = _visible_files(folder)
+  existing = visible_files(folder)
   if existing and not overwrite:
     raise PrepareError(
         '%s already holds %d file(s) (%s); the trainer reads every file '
@@ -642,11 +655,22 @@ def convert(source, train_dir, test_dir, train_shards=DEFAULT_SHARDS['train'],
 
 
 def next_steps(dataset, train_dir, test_dir):
-  """Returns the commands that train and evaluate on the new records."""
+  """Returns the commands that train and evaluate on the new records.
+
+  train_1p.sh and test_1p.sh read ./train_data and ./test_data beside
+  them; other folders are passed as absolute paths, since the scripts
+  change to their own folder.
+  """
+  here = os.path.dirname(os.path.abspath(__file__))
   extra = '' if dataset is CIFAR100 else ' --class_num 10'
-  return ('Train with: DATA_PATH=%s bash train_1p.sh%s, then evaluate with: '
-          'DATA_PATH=%s bash test_1p.sh%s' % (train_dir, extra, test_dir,
-                                              extra))
+  commands = []
+  for script, folder, default in (('train_1p.sh', train_dir, 'train_data'),
+                                  ('test_1p.sh', test_dir, 'test_data')):
+    folder = os.path.abspath(folder)
+    prefix = ('' if folder == os.path.join(here, default)
+              else 'DATA_PATH=%s ' % folder)
+    commands.append('%sbash %s%s' % (prefix, script, extra))
+  return 'Train with: %s, then evaluate with: %s' % tuple(commands)
 
 
 def define_flags(flag_values=FLAGS):

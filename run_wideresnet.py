@@ -148,6 +148,20 @@ flags.DEFINE_float(
     'save_every_minutes', 10.0,
     'Also save when this many minutes passed since the last save; 0 turns '
     'the timer off.', lower_bound=0.0)
+flags.DEFINE_enum(
+    'precision', 'fp32', list(session_config.PRECISIONS),
+    'fp32 (the original), or mixed: float16 with loss scaling on the NPU '
+    'and GPU, bfloat16 on CPUs that have it (fp32 elsewhere, logged).')
+flags.DEFINE_string(
+    'precision_mode', None,
+    'Ascend NPU only: the adapter\'s precision_mode, passed through and '
+    'overriding --precision, e.g. must_keep_origin_dtype, '
+    'allow_fp32_to_fp16, allow_mix_precision.')
+flags.DEFINE_integer(
+    'iterations_per_loop', 1,
+    'Ascend NPU only: training steps run on the device per session.run. '
+    'Must divide the steps per epoch. Ignored elsewhere, with a log line.',
+    lower_bound=1)
 flags.DEFINE_integer(
     'max_steps', 0,
     'Stop training after this many steps in all, saving a checkpoint; 0 '
@@ -210,7 +224,8 @@ CONFIG_FIELDS = [
     'warmup_epochs', 'momentum', 'nesterov', 'weight_decay',
     'weight_decay_mode', 'dropout_rate', 'augmentation', 'normalization',
     'eval_data_path', 'keep_checkpoints', 'save_every_steps',
-    'save_every_minutes', 'max_steps']
+    'save_every_minutes', 'max_steps', 'precision', 'precision_mode',
+    'iterations_per_loop']
 
 RunConfig = collections.namedtuple('RunConfig', CONFIG_FIELDS)
 
@@ -306,14 +321,24 @@ def count_parameters(graph):
                  graph.get_collection(tf.GraphKeys.TRAINABLE_VARIABLES)))
 
 
-def make_session_config():
-  """The session configuration for this machine, with the choice logged."""
-  proto, device = session_config.make_session_config()
+def make_session_config(config, iterations_per_loop=1):
+  """The session configuration for this machine, with the choice logged.
+
+  Returns:
+    (tf.ConfigProto, device, effective precision), as
+    session_config.make_session_config.
+  """
+  proto, device, precision = session_config.make_session_config(
+      config.precision, config.precision_mode, iterations_per_loop)
   if device == session_config.DEVICE_NPU:
-    logging.info('Device: Ascend NPU through npu_bridge (NpuOptimizer).')
+    logging.info('Device: Ascend NPU through npu_bridge (NpuOptimizer), '
+                 'precision %s%s.', precision,
+                 ', precision_mode %s' % config.precision_mode
+                 if config.precision_mode else '')
   else:
-    logging.info('Device: CPU/GPU (npu_bridge is not installed).')
-  return proto
+    logging.info('Device: %s (npu_bridge is not installed), precision %s.',
+                 device.upper(), precision)
+  return proto, device, precision
 
 
 def checked_records(data_path, config):
@@ -400,10 +425,13 @@ def _build_restorer(net, config):
   """
   latest = tf.train.latest_checkpoint(config.output_path)
   if latest is not None:
+    required = net.model_variables + net.slot_variables + [net.global_step]
+    names = set(v.op.name for v in required)
+    # Loss-scaling state, when there is any, restores if present.
+    optional = [v for v in net.graph.get_collection(
+        tf.GraphKeys.GLOBAL_VARIABLES) if v.op.name not in names]
     try:
-      saver, _ = checkpoints.make_restorer(
-          latest, net.model_variables + net.slot_variables +
-          [net.global_step])
+      saver, _ = checkpoints.make_restorer(latest, required, optional)
     except ValueError as error:
       raise ValueError(
           'cannot resume the run in output_path %s: %s Use another '
@@ -457,13 +485,28 @@ def train(config):
   if config.eval_data_path:
     eval_files, eval_count = checked_records(config.eval_data_path, config)
 
+  device = session_config.detect_device()
+  steps_per_run = 1
+  if config.iterations_per_loop > 1 and device != session_config.DEVICE_NPU:
+    logging.warning('--iterations_per_loop=%d needs an Ascend NPU; running '
+                    'one step per session.run.', config.iterations_per_loop)
+  elif config.iterations_per_loop > 1:
+    steps_per_run = config.iterations_per_loop
+    if steps_per_epoch % steps_per_run or total_steps % steps_per_run:
+      raise ValueError(
+          '--iterations_per_loop=%d must divide the %d steps per epoch and '
+          'the %d steps of the run.'
+          % (steps_per_run, steps_per_epoch, total_steps))
+  proto, device, precision = make_session_config(config, steps_per_run)
+
   net = graphs.build_train_graph(
       files, config.batch_size, None, config.depths, config.ks,
       config.class_num, _schedule(config, steps_per_epoch, total_steps),
       augmentation=config.augmentation, normalization=config.normalization,
       dropout_rate=config.dropout_rate, momentum=config.momentum,
       nesterov=config.nesterov, weight_decay=config.weight_decay,
-      weight_decay_mode=config.weight_decay_mode)
+      weight_decay_mode=config.weight_decay_mode, device=device,
+      precision=precision, iterations_per_loop=steps_per_run)
   with net.graph.as_default():
     saver = tf.train.Saver(max_to_keep=config.keep_checkpoints)
     best_saver = tf.train.Saver(max_to_keep=1)
@@ -471,6 +514,12 @@ def train(config):
     restorer = _build_restorer(net, config)
     weights_finite = tf.reduce_all(tf.stack(
         [tf.reduce_all(tf.is_finite(v)) for v in net.model_variables]))
+    if steps_per_run > 1:
+      # The adapter's documented way to run several steps per session.run
+      # in a graph that is finalised afterwards.
+      iteration = graphs._npu_module('estimator.npu.util').IterationPerLoop()
+      net = net._replace(
+          train_op=iteration.create_iteration_per_loop_var(net.train_op))
   net.graph.finalize()
 
   logging.info('WRN-%d-%d, %d classes: %d trainable parameters.',
@@ -480,10 +529,9 @@ def train(config):
                '(%d epochs of %d steps).', image_count, len(files),
                total_steps, config.batch_size, config.epoch, steps_per_epoch)
 
-  proto = make_session_config()
   evaluator = None
   if config.eval_data_path:
-    evaluator = _LazyEvaluator(eval_files, eval_count, config, proto)
+    evaluator = _LazyEvaluator(eval_files, eval_count, config)
 
   os.makedirs(config.output_path, exist_ok=True)
   run_metrics.write_config(config.output_path, dict(
@@ -500,9 +548,13 @@ def train(config):
     if restorer and restorer[2]:
       saver.recover_last_checkpoints(tf.train.get_checkpoint_state(
           config.output_path).all_model_checkpoint_paths)
+    sess.run(net.iterator_init)
+    if steps_per_run > 1:
+      iteration.load_iteration_per_loop_var(sess, steps_per_run)
 
     loop = _TrainingLoop(sess, net, config, saver, weights_finite,
-                         checkpoint_prefix, steps_per_epoch, total_steps)
+                         checkpoint_prefix, steps_per_epoch, total_steps,
+                         steps_per_run)
     try:
       return loop.run(evaluator, best_saver, best_prefix)
     finally:
@@ -518,10 +570,12 @@ class _LazyEvaluator(object):
   the evaluation graph against.
   """
 
-  def __init__(self, files, image_count, config, session_proto):
+  def __init__(self, files, image_count, config):
     self._args = (files, image_count, config.batch_size, config.depths,
                   config.ks, config.class_num, config.normalization)
-    self._session_proto = session_proto
+    # One step per session.run: evaluation needs no iterations_per_loop.
+    self._session_proto = session_config.make_session_config(
+        config.precision, config.precision_mode)[0]
     self._evaluator = None
 
   def run(self, prefix):
@@ -539,7 +593,8 @@ class _TrainingLoop(object):
   """The step loop: progress lines, saves, validation, signals, NaN guard."""
 
   def __init__(self, sess, net, config, saver, weights_finite,
-               checkpoint_prefix, steps_per_epoch, total_steps):
+               checkpoint_prefix, steps_per_epoch, total_steps,
+               steps_per_run):
     self._sess = sess
     self._net = net
     self._config = config
@@ -548,6 +603,10 @@ class _TrainingLoop(object):
     self._prefix = checkpoint_prefix
     self._steps_per_epoch = steps_per_epoch
     self._total_steps = total_steps
+    self._steps_per_run = steps_per_run
+    self._fetches = [net.train_op, net.loss, net.accuracy, net.learning_rate]
+    if net.loss_scale is not None:
+      self._fetches.append(net.loss_scale)
     self._recorder = run_metrics.RunRecorder(config.output_path)
     self._last_saved = None
 
@@ -584,12 +643,13 @@ class _TrainingLoop(object):
 
     with StopSignals() as stop:
       while done < self._total_steps:
+        # One session.run takes steps_per_run steps (several only on an
+        # NPU with --iterations_per_loop); step is the last one's number.
         epoch = done // self._steps_per_epoch + 1
-        step = done % self._steps_per_epoch + 1
-        _, loss, accuracy, rate = self._sess.run([
-            self._net.train_op, self._net.loss, self._net.accuracy,
-            self._net.learning_rate])
-        done += 1
+        step = done % self._steps_per_epoch + self._steps_per_run
+        _, loss, accuracy, rate, loss_scale = (
+            self._sess.run(self._fetches) + [None])[:5]
+        done += self._steps_per_run
 
         if not np.isfinite(loss):
           raise ValueError(
@@ -597,18 +657,24 @@ class _TrainingLoop(object):
               'step %d); stopped without saving. The last good checkpoint '
               'is %s. Lower --learning_rate or check the data.'
               % (loss, done, epoch, step, self._last_saved))
-        epoch_sums += (loss, accuracy, 1)
+        epoch_sums += (loss * self._steps_per_run,
+                       accuracy * self._steps_per_run, self._steps_per_run)
 
-        if step % LOG_EVERY_STEPS == 0:
+        if step // LOG_EVERY_STEPS > (step - self._steps_per_run) // (
+            LOG_EVERY_STEPS):
           images_per_sec, seconds_left = meter.report(done - started_at)
           print('Epoch %d, step %d, train loss = %.4f, train accuracy = %.2f%%'
-                ', lr = %g, %.1f images/sec, ETA %s'
+                ', lr = %g, %.1f images/sec, ETA %s%s'
                 % (epoch, step, loss, 100.0 * accuracy, rate, images_per_sec,
-                   progress.format_duration(seconds_left)), flush=True)
-          self._recorder.scalars(done, {
-              'train/loss': loss, 'train/accuracy': accuracy,
-              'train/learning_rate': rate,
-              'train/images_per_sec': images_per_sec})
+                   progress.format_duration(seconds_left),
+                   '' if self._net.loss_scale is None
+                   else ', loss scale %g' % loss_scale), flush=True)
+          scalars = {'train/loss': loss, 'train/accuracy': accuracy,
+                     'train/learning_rate': rate,
+                     'train/images_per_sec': images_per_sec}
+          if self._net.loss_scale is not None:
+            scalars['train/loss_scale'] = loss_scale
+          self._recorder.scalars(done, scalars)
 
         # Read once: a signal may arrive while this step is being saved.
         stopping = stop.received
@@ -673,7 +739,7 @@ def evaluate(config):
   files, image_count = checked_records(config.data_path, config)
   evaluator = Evaluator(files, image_count, config.batch_size, config.depths,
                         config.ks, config.class_num, config.normalization,
-                        prefix, make_session_config())
+                        prefix, make_session_config(config)[0])
   logging.info('Evaluating %s on %d images from %d file(s) in batches of '
                '%d.', prefix, image_count, len(files), config.batch_size)
   try:

@@ -57,7 +57,8 @@ def _check_width(ks):
         'got ks=%r.' % (ks,))
 
 
-def _residual_block(inputs, width, stride, training, dropout_rate):
+def _residual_block(inputs, width, stride, training, dropout_rate,
+                    dropout_fn):
   """One pre-activation residual block of the original port.
 
   Args:
@@ -66,6 +67,8 @@ def _residual_block(inputs, width, stride, training, dropout_rate):
     stride: 1, or 2 to halve height and width.
     training: Python bool; batch statistics and dropout when True.
     dropout_rate: fraction of activations dropped between the convolutions.
+    dropout_fn: None for tf.layers.dropout, or a function (tensor, rate) ->
+      tensor used when training.
 
   Returns:
     float32 [batch, height / stride, width / stride, width].
@@ -81,7 +84,10 @@ def _residual_block(inputs, width, stride, training, dropout_rate):
 
   net = tf.layers.batch_normalization(net, training=training)
   net = tf.nn.relu(net)
-  net = tf.layers.dropout(net, rate=dropout_rate, training=training)
+  if training and dropout_fn is not None:
+    net = dropout_fn(net, dropout_rate)
+  else:
+    net = tf.layers.dropout(net, rate=dropout_rate, training=training)
   net = tf.layers.conv2d(net, width, 3, strides=stride, padding='same')
 
   if stride != 1 or in_width != width:
@@ -93,7 +99,7 @@ def _residual_block(inputs, width, stride, training, dropout_rate):
 
 
 def wide_resnet(images, training, depths, ks, class_num=100,
-                dropout_rate=0.3):
+                dropout_rate=0.3, dropout_fn=None):
   """Builds WRN-depths-ks and returns its logits.
 
   Build it once per graph: a second call in the same graph creates a second
@@ -107,6 +113,9 @@ def wide_resnet(images, training, depths, ks, class_num=100,
     ks: widening factor k >= 1 (10 for WRN-28-10).
     class_num: number of classes, the width of the logits.
     dropout_rate: dropout rate inside each residual block, in [0, 1).
+    dropout_fn: optional function (tensor, rate) -> tensor that replaces
+      tf.layers.dropout when training, such as the Ascend NPU's own
+      dropout. Dropout has no variables, so names stay the same.
 
   Returns:
     float32 logits [batch, class_num]; the tensor is `output/BiasAdd`.
@@ -140,7 +149,7 @@ def wide_resnet(images, training, depths, ks, class_num=100,
       for block in range(blocks):
         stride = group_stride if block == 0 else 1
         net = _residual_block(net, base_width * ks, stride, training,
-                              dropout_rate)
+                              dropout_rate, dropout_fn)
 
     net = tf.layers.batch_normalization(
         net, momentum=HEAD_BATCH_NORM_MOMENTUM, training=training)

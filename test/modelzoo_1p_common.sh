@@ -103,10 +103,13 @@ modelzoo_parse_args() {
 }
 
 # Usage: modelzoo_check_count NAME VALUE MINIMUM
+# Stops unless VALUE is an integer >= MINIMUM; then sets the variable NAME
+# to it in plain decimal (08 becomes 8).
 modelzoo_check_count() {
   if ! [[ "$2" =~ ^[0-9]+$ ]] || (( 10#$2 < $3 )); then
     modelzoo_error "--$1=$2 must be an integer >= $3."
   fi
+  printf -v "$1" '%d' "$(( 10#$2 ))"
 }
 
 # Usage: modelzoo_check_switch NAME VALUE; prints True or False.
@@ -150,6 +153,11 @@ modelzoo_require_flags() {
   if [[ -z "${run_flags_help+set}" ]]; then
     run_flags_help="$(python3 "${code_dir}/run_wideresnet.py" --helpfull \
       2>/dev/null)"
+    if ! grep -q -- "--data_path:" <<< "${run_flags_help}"; then
+      modelzoo_error "could not list run_wideresnet.py's flags to check" \
+        "${option}: 'python3 ${code_dir}/run_wideresnet.py --helpfull'" \
+        "failed; check that python3 has TensorFlow."
+    fi
   fi
   for flag in "$@"; do
     if ! grep -Eq -- "--(\[no\])?${flag}:" <<< "${run_flags_help}"; then
@@ -182,14 +190,13 @@ modelzoo_progress_field() {
 modelzoo_main() {
   modelzoo_parse_args "$@"
   modelzoo_check_args
-  if [[ "${case_kind}" == "perf" ]] && (( 10#${train_steps} < 10 )); then
+  if [[ "${case_kind}" == "perf" ]] && (( train_steps < 10 )); then
     modelzoo_error "--train_steps=${train_steps} is too few: training logs" \
       "its speed every 10 steps, so the performance run needs at least 10."
   fi
   if [[ "${case_kind}" == "perf" && "${epochs_given}" == 0 ]]; then
     # Enough epochs for --train_steps, so that the step count decides.
-    train_epochs=$(( (10#${train_steps} * 10#${batch_size} \
-      + 10#${image_num} - 1) / 10#${image_num} ))
+    train_epochs=$(( (train_steps * batch_size + image_num - 1) / image_num ))
     (( train_epochs >= 1 )) || train_epochs=1
   fi
 

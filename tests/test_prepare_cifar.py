@@ -10,6 +10,7 @@ import logging
 import os
 import pickle
 import re
+import struct
 import subprocess
 import sys
 import tarfile
@@ -175,6 +176,60 @@ def test_cifar10_archive_converts_with_no_coarse_label(tmp_path, caplog):
       % (archive, digest))
   assert ('The train split holds 10 images; the official CIFAR-10 has '
           '50000.') in warnings
+
+
+def py2_string(value):
+  """A Python 2 str as cPickle writes it (SHORT_BINSTRING or BINSTRING)."""
+  if len(value) < 256:
+    return b'U' + struct.pack('<B', len(value)) + value
+  return b'T' + struct.pack('<I', len(value)) + value
+
+
+def py2_batch(rows, labels):
+  """A batch pickled as Python 2's cPickle wrote the official archives.
+
+  Protocol 2, str keys and values as byte strings, and numpy 1.x's array
+  reduction: _reconstruct(ndarray, (0,), 'b') set to (1, shape, dtype,
+  False, raw bytes), the dtype as dtype('u1', 0, 1) with its state.
+
+  Args:
+    rows: uint8 [N, 3072].
+    labels: list of (key bytes, list of ints below 256).
+  """
+  count, width = rows.shape
+  array = b''.join([
+      b'cnumpy.core.multiarray\n_reconstruct\n', b'cnumpy\nndarray\n',
+      b'K\x00\x85', py2_string(b'b'), b'\x87R',
+      b'(K\x01', b'J' + struct.pack('<i', count),
+      b'J' + struct.pack('<i', width), b'\x86',
+      b'cnumpy\ndtype\n', py2_string(b'u1'), b'K\x00K\x01\x87R',
+      b'(K\x03', py2_string(b'|'), b'NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xff',
+      b'K\x00tb', b'\x89', py2_string(rows.tobytes()), b'tb'])
+  items = [py2_string(b'data') + array]
+  for key, values in labels:
+    items.append(py2_string(key) + b']('
+                 + b''.join(b'K' + struct.pack('<B', v) for v in values)
+                 + b'e')
+  return b'\x80\x02}(' + b''.join(items) + b'u.'
+
+
+def test_batches_pickled_by_python2_convert(cifar100, tmp_path):
+  for split in ('train', 'test'):
+    with open(os.path.join(cifar100.folder, split), 'wb') as stream:
+      stream.write(py2_batch(
+          channel_major_rows(cifar100.images[split]),
+          [(b'fine_labels', cifar100.fine[split]),
+           (b'coarse_labels', cifar100.coarse[split])]))
+
+  _, written = prepare_cifar.convert(
+      cifar100.folder, str(tmp_path / 'train'), str(tmp_path / 'test'),
+      train_shards=1, test_shards=1)
+
+  for split in ('train', 'test'):
+    images, fine, coarse = read_records([p for p, _ in written[split]])
+    np.testing.assert_array_equal(images, cifar100.images[split])
+    assert fine == list(cifar100.fine[split])
+    assert coarse == list(cifar100.coarse[split])
 
 
 def test_official_md5_is_reported_as_official(tmp_path, caplog):
@@ -380,6 +435,15 @@ def test_bad_sources_fail_clearly(cifar100, tmp_path):
       '--train_dir and --test_dir are both %s; the splits need separate '
       'folders, e.g. ./train_data and ./test_data.' % same)
 
+  twice = str(tmp_path / 'twice.tar')
+  with tarfile.open(twice, 'w') as stream:
+    stream.add(cifar100.folder, arcname='cifar-100-python')
+    stream.add(cifar100.folder, arcname='copy/cifar-100-python')
+  assert error_of(twice) == (
+      '%s holds train more than once (cifar-100-python/train, '
+      'copy/cifar-100-python/train); it must hold one CIFAR archive.'
+      % twice)
+
   os.remove(os.path.join(cifar100.folder, 'test'))
   assert error_of(cifar100.folder) == (
       '%s looks like CIFAR-100 but has no test; download the archive '
@@ -401,6 +465,20 @@ def test_a_pickle_that_would_run_code_is_refused(cifar100, tmp_path):
       'load %s.remove; a CIFAR batch holds only lists and numpy arrays); '
       'download the archive again.' % (cifar100.folder, os.remove.__module__))
   assert victim.read_text() == u'still here'
+
+
+def test_next_steps_name_the_scripts_and_the_class_count():
+  here = os.path.dirname(os.path.abspath(prepare_cifar.__file__))
+
+  assert prepare_cifar.next_steps(
+      prepare_cifar.CIFAR100, os.path.join(here, 'train_data'),
+      os.path.join(here, 'test_data')) == (
+          'Train with: bash train_1p.sh, then evaluate with: bash test_1p.sh')
+  assert prepare_cifar.next_steps(
+      prepare_cifar.CIFAR10, '/data/c10/train', '/data/c10/test') == (
+          'Train with: DATA_PATH=/data/c10/train bash train_1p.sh --class_num'
+          ' 10, then evaluate with: DATA_PATH=/data/c10/test bash test_1p.sh '
+          '--class_num 10')
 
 
 def test_required_flags_have_clear_messages():

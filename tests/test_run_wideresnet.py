@@ -46,7 +46,7 @@ def test_training_logs_progress_and_saves_a_checkpoint(trained):
   assert 'images/sec, ETA' in lines[0]
   assert 'training from scratch' in err
   assert 'WRN-10-1, 10 classes: 78186 trainable parameters.' in err
-  assert 'Device: CPU/GPU' in err
+  assert 'Device: CPU (npu_bridge is not installed), precision fp32.' in err
   names = sorted(os.listdir(output))
   assert [n for n in names if not n.startswith('events.out.tfevents')] == [
       'checkpoint', 'config.json', 'metrics.jsonl',
