@@ -162,6 +162,12 @@ flags.DEFINE_integer(
     'Ascend NPU only: training steps run on the device per session.run. '
     'Must divide the steps per epoch. Ignored elsewhere, with a log line.',
     lower_bound=1)
+flags.DEFINE_boolean(
+    'over_dump', False,
+    'Ascend NPU only: dump the data of operators that overflow into '
+    '--over_dump_path, for debugging mixed precision.')
+flags.DEFINE_string(
+    'over_dump_path', None, 'Folder for --over_dump; created if missing.')
 flags.DEFINE_integer(
     'max_steps', 0,
     'Stop training after this many steps in all, saving a checkpoint; 0 '
@@ -225,7 +231,7 @@ CONFIG_FIELDS = [
     'weight_decay_mode', 'dropout_rate', 'augmentation', 'normalization',
     'eval_data_path', 'keep_checkpoints', 'save_every_steps',
     'save_every_minutes', 'max_steps', 'precision', 'precision_mode',
-    'iterations_per_loop']
+    'iterations_per_loop', 'over_dump', 'over_dump_path']
 
 RunConfig = collections.namedtuple('RunConfig', CONFIG_FIELDS)
 
@@ -273,6 +279,9 @@ def config_from_flags():
   if config.lr_schedule == 'step' and not config.lr_boundaries:
     raise ValueError('--lr_schedule step needs --lr_boundaries, e.g. '
                      '60,120,160.')
+  if config.over_dump and not config.over_dump_path:
+    raise ValueError('--over_dump needs --over_dump_path, the folder for the '
+                     'dump.')
   if config.lr_boundaries and config.lr_schedule != 'step':
     raise ValueError('--lr_boundaries %s only apply to --lr_schedule step; '
                      'got --lr_schedule %s.' % (
@@ -328,8 +337,12 @@ def make_session_config(config, iterations_per_loop=1):
     (tf.ConfigProto, device, effective precision), as
     session_config.make_session_config.
   """
+  dump_path = config.over_dump_path if config.over_dump else None
+  if dump_path:
+    os.makedirs(dump_path, exist_ok=True)
   proto, device, precision = session_config.make_session_config(
-      config.precision, config.precision_mode, iterations_per_loop)
+      config.precision, config.precision_mode, iterations_per_loop,
+      overflow_dump_path=dump_path)
   if device == session_config.DEVICE_NPU:
     logging.info('Device: Ascend NPU through npu_bridge (NpuOptimizer), '
                  'precision %s%s.', precision,

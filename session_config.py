@@ -77,7 +77,8 @@ def cpu_has_bfloat16(cpuinfo_path='/proc/cpuinfo'):
 
 
 def make_session_config(precision='fp32', precision_mode=None,
-                        iterations_per_loop=1, device=None):
+                        iterations_per_loop=1, device=None,
+                        overflow_dump_path=None):
   """Builds the ConfigProto for this machine and precision.
 
   Args:
@@ -88,6 +89,8 @@ def make_session_config(precision='fp32', precision_mode=None,
       default, as the original did.
     iterations_per_loop: NPU only: training steps per session.run.
     device: DEVICE_NPU, DEVICE_GPU or DEVICE_CPU; None detects it.
+    overflow_dump_path: NPU only: a folder where the adapter dumps the
+      operators that overflow (its "over_dump" debugging); None for none.
 
   Returns:
     A (tf.ConfigProto, device, effective precision) triple; the effective
@@ -125,11 +128,18 @@ def make_session_config(precision='fp32', precision_mode=None,
       npu_optimizer.parameter_map['enable_data_pre_proc'].b = True
       npu_optimizer.parameter_map['iterations_per_loop'].i = (
           iterations_per_loop)
+    if overflow_dump_path:
+      npu_optimizer.parameter_map['dump_path'].s = (
+          overflow_dump_path.encode('utf-8'))
+      npu_optimizer.parameter_map['enable_dump_debug'].b = True
+      npu_optimizer.parameter_map['dump_debug_mode'].s = b'all'
     # The adapter documents both rewrites as incompatible with its compiler.
     rewrite_options.remapping = off
     rewrite_options.memory_optimization = off
     return config, device, precision
 
+  if overflow_dump_path:
+    logging.warning('The overflow dump needs an Ascend NPU; ignoring it.')
   if precision == 'mixed' and device == DEVICE_GPU:
     rewrite_options.auto_mixed_precision = on
   elif precision == 'mixed':

@@ -156,3 +156,13 @@ def test_gpu_mixed_precision_scales_the_loss(train_folder):
       sess.run(net.train_op)
       assert sess.run(net.loss_scale) == 2.0**15
       assert sess.run(net.global_step) == 1
+
+
+def test_npu_overflow_dump(monkeypatch):
+  npu_bridge_standin.install(monkeypatch)
+  config, _, _ = session_config.make_session_config(
+      overflow_dump_path='/data/dump')
+  parameters = npu_parameters(config)
+  assert parameters['dump_path'].s == b'/data/dump'
+  assert parameters['enable_dump_debug'].b is True
+  assert parameters['dump_debug_mode'].s == b'all'
