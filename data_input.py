@@ -312,7 +312,7 @@ def check_records(files, class_num):
 
 
 def train_dataset(files, batch_size, epochs=None, augmentation='cifarnet',
-                  normalization='per_image', seed=None):
+                  normalization='per_image', seed=None, shard=None):
   """Shuffled, augmented, repeated training batches of static shape.
 
   Args:
@@ -323,6 +323,8 @@ def train_dataset(files, batch_size, epochs=None, augmentation='cifarnet',
     augmentation: a key of AUGMENTATIONS; 'cifarnet' is the original's.
     normalization: one of NORMALIZATIONS; 'per_image' is the original's.
     seed: optional int for a repeatable order and augmentation.
+    shard: optional (count, index): read only every count-th record,
+      starting at index, as one of count data-parallel processes.
 
   Returns:
     A tf.data.Dataset of (images float32 [batch_size, 32, 32, 3],
@@ -345,6 +347,8 @@ def train_dataset(files, batch_size, epochs=None, augmentation='cifarnet',
     return image, record['fine_label']
 
   dataset = tf.data.TFRecordDataset(files)
+  if shard is not None:
+    dataset = dataset.shard(*shard)
   dataset = dataset.shuffle(SHUFFLE_BATCHES * batch_size, seed=seed,
                             reshuffle_each_iteration=True)
   dataset = dataset.repeat(epochs)

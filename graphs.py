@@ -11,6 +11,7 @@ import importlib
 
 import data_input
 from decoupled_weight_decay import MomentumWOptimizer
+import distributed
 from tf_compat import tf
 import wideresnet_model
 
@@ -36,6 +37,8 @@ TrainGraph = collections.namedtuple('TrainGraph', [
     'slot_variables',   # the optimizer's momentum slots
     'loss_scale',       # float32 scalar, or None without loss scaling
     'iterator_init',    # op that starts the input (a no-op if one-shot)
+    'stop_request',     # float32 scalar to feed: 1 asks every process to stop
+    'agreed',           # (loss, accuracy, stop) agreed over the cluster
 ])
 
 EvalGraph = collections.namedtuple('EvalGraph', [
@@ -65,7 +68,7 @@ def _npu_dropout(inputs, rate):
                                                   keep_prob=1.0 - rate)
 
 
-def _with_loss_scaling(optimizer, device):
+def _with_loss_scaling(optimizer, device, distributed_training=False):
   """Wraps an optimizer in dynamic loss scaling for float16 training.
 
   Steps whose gradients overflow are skipped and lower the scale.
@@ -79,7 +82,8 @@ def _with_loss_scaling(optimizer, device):
     ).ExponentialUpdateLossScaleManager(**NPU_LOSS_SCALE)
     wrapped = _npu_module(
         'estimator.npu.npu_loss_scale_optimizer'
-    ).NPULossScaleOptimizer(optimizer, manager)
+    ).NPULossScaleOptimizer(optimizer, manager,
+                            is_distributed=distributed_training)
     return wrapped, manager.get_loss_scale()
   loss_scale = tf.train.experimental.DynamicLossScale()
   wrapped = tf.train.experimental.MixedPrecisionLossScaleOptimizer(
@@ -97,7 +101,8 @@ def build_train_graph(files, batch_size, epochs, depths, ks, class_num,
                       momentum=MOMENTUM, nesterov=False,
                       weight_decay=WEIGHT_DECAY,
                       weight_decay_mode='decoupled', device='cpu',
-                      precision='fp32', iterations_per_loop=1, seed=None):
+                      precision='fp32', iterations_per_loop=1, seed=None,
+                      dataset_fn=None, cluster=distributed.SINGLE):
   """Builds the training graph, fed by tf.data; defaults are the original's.
 
   Args:
@@ -124,6 +129,14 @@ def build_train_graph(files, batch_size, epochs, depths, ks, class_num,
     iterations_per_loop: NPU steps per session.run; above 1 the input
       uses an initializable iterator, started by `iterator_init`.
     seed: optional graph-level seed for a repeatable run.
+    dataset_fn: optional function of no arguments, called inside the new
+      graph, returning a dataset of (images float32 [batch_size, 32, 32, 3],
+      labels int64 [batch_size]) batches to train on instead of `files`
+      (which are then unused); for example one constant batch repeated,
+      to measure the network's compute alone.
+
+    cluster: a distributed.Cluster; with several processes each reads its
+      shard of the records and the gradients are averaged over all.
 
   Returns:
     A TrainGraph.
@@ -137,13 +150,17 @@ def build_train_graph(files, batch_size, epochs, depths, ks, class_num,
                      % (WEIGHT_DECAY_MODES, weight_decay_mode))
 
   graph = tf.Graph()
-  with graph.as_default():
+  with graph.as_default(), tf.device(cluster.device):
     if seed is not None:
       tf.set_random_seed(seed)
     global_step = tf.train.get_or_create_global_step()
-    dataset = data_input.train_dataset(
-        files, batch_size, epochs, augmentation=augmentation,
-        normalization=normalization, seed=seed)
+    if dataset_fn is None:
+      dataset = data_input.train_dataset(
+          files, batch_size, epochs, augmentation=augmentation,
+          normalization=normalization, seed=seed,
+          shard=(cluster.size, cluster.rank) if cluster.size > 1 else None)
+    else:
+      dataset = dataset_fn()
     if iterations_per_loop > 1:
       iterator = tf.data.make_initializable_iterator(dataset)
       iterator_init = iterator.initializer
@@ -179,10 +196,12 @@ def build_train_graph(files, batch_size, epochs, depths, ks, class_num,
       optimizer = tf.train.MomentumOptimizer(rate, momentum,
                                              use_nesterov=nesterov)
     momentum_optimizer = optimizer
+    optimizer = distributed.wrap_optimizer(optimizer, cluster)
     loss_scale = None
     if precision == 'mixed' and device in ('npu', 'gpu'):
       # Built outside control_dependencies, as the NPU adapter requires.
-      optimizer, loss_scale = _with_loss_scaling(optimizer, device)
+      optimizer, loss_scale = _with_loss_scaling(optimizer, device,
+                                                 cluster.size > 1)
 
     # The batch-norm moving averages update with every step.
     with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
@@ -190,9 +209,12 @@ def build_train_graph(files, batch_size, epochs, depths, ks, class_num,
     slot_variables = [momentum_optimizer.get_slot(v, 'momentum')
                       for v in tf.trainable_variables()]
 
+    stop_request = tf.placeholder_with_default(0.0, [], name='stop_request')
+    agreed = distributed.agree(loss, accuracy, stop_request, cluster)
+
   return TrainGraph(graph, train_op, loss, rate, accuracy, global_step,
                     model_variables, slot_variables, loss_scale,
-                    iterator_init)
+                    iterator_init, stop_request, agreed)
 
 
 def build_eval_graph(files, batch_size, depths, ks, class_num,

@@ -24,6 +24,7 @@ or GPU.
 """
 
 import collections
+import hashlib
 import json
 import os
 import signal
@@ -37,6 +38,7 @@ import numpy as np
 
 import checkpoints
 import data_input
+import distributed
 from evaluation import Evaluator
 import graphs
 import lr_schedules
@@ -162,6 +164,12 @@ flags.DEFINE_integer(
     'Ascend NPU only: training steps run on the device per session.run. '
     'Must divide the steps per epoch. Ignored elsewhere, with a log line.',
     lower_bound=1)
+flags.DEFINE_enum(
+    'lr_scaling', 'linear', list(distributed.LR_SCALING_RULES),
+    'With several processes, how the learning rate follows the global '
+    'batch (--batch_size times the processes): linear, sqrt or none.')
+flags.DEFINE_integer(
+    'seed', None, 'Graph-level random seed, for repeatable runs.')
 flags.DEFINE_boolean(
     'over_dump', False,
     'Ascend NPU only: dump the data of operators that overflow into '
@@ -231,7 +239,8 @@ CONFIG_FIELDS = [
     'weight_decay_mode', 'dropout_rate', 'augmentation', 'normalization',
     'eval_data_path', 'keep_checkpoints', 'save_every_steps',
     'save_every_minutes', 'max_steps', 'precision', 'precision_mode',
-    'iterations_per_loop', 'over_dump', 'over_dump_path']
+    'iterations_per_loop', 'over_dump', 'over_dump_path', 'lr_scaling',
+    'seed']
 
 RunConfig = collections.namedtuple('RunConfig', CONFIG_FIELDS)
 
@@ -487,18 +496,26 @@ def train(config):
   # Everything that can be checked is checked before anything is written.
   _check_output_path(config.output_path)
   files, image_count = checked_records(config.data_path, config)
-  steps_per_epoch = image_count // config.batch_size
+  device = session_config.detect_device()
+  cluster = distributed.from_environment(
+      device == session_config.DEVICE_NPU)
+  chief = cluster.rank == 0
+
+  # --batch_size is per process; an epoch is one pass over all records.
+  global_batch = config.batch_size * cluster.size
+  steps_per_epoch = image_count // global_batch
   if steps_per_epoch == 0:
     raise ValueError(
-        '%s holds %d records, fewer than one batch of --batch_size=%d; lower '
-        'the batch size.' % (config.data_path, image_count, config.batch_size))
+        '%s holds %d records, fewer than one global batch of %d '
+        '(--batch_size=%d on %d processes); lower the batch size.'
+        % (config.data_path, image_count, global_batch, config.batch_size,
+           cluster.size))
   total_steps = steps_per_epoch * config.epoch
   if config.max_steps:
     total_steps = min(total_steps, config.max_steps)
   if config.eval_data_path:
     eval_files, eval_count = checked_records(config.eval_data_path, config)
 
-  device = session_config.detect_device()
   steps_per_run = 1
   if config.iterations_per_loop > 1 and device != session_config.DEVICE_NPU:
     logging.warning('--iterations_per_loop=%d needs an Ascend NPU; running '
@@ -511,6 +528,16 @@ def train(config):
           'the %d steps of the run.'
           % (steps_per_run, steps_per_epoch, total_steps))
   proto, device, precision = make_session_config(config, steps_per_run)
+  if cluster.config is not None:
+    proto.MergeFrom(cluster.config)
+  if cluster.size > 1:
+    learning_rate = distributed.scaled_learning_rate(
+        config.learning_rate, config.lr_scaling, cluster.size)
+    logging.info('Rank %d of %d (%s): batch %d here, %d in all; learning '
+                 'rate %g scaled %s to %g.', cluster.rank, cluster.size,
+                 cluster.engine, config.batch_size, global_batch,
+                 config.learning_rate, config.lr_scaling, learning_rate)
+    config = config._replace(learning_rate=learning_rate)
 
   net = graphs.build_train_graph(
       files, config.batch_size, None, config.depths, config.ks,
@@ -519,12 +546,22 @@ def train(config):
       dropout_rate=config.dropout_rate, momentum=config.momentum,
       nesterov=config.nesterov, weight_decay=config.weight_decay,
       weight_decay_mode=config.weight_decay_mode, device=device,
-      precision=precision, iterations_per_loop=steps_per_run)
-  with net.graph.as_default():
+      precision=precision, iterations_per_loop=steps_per_run,
+      seed=config.seed, cluster=cluster)
+  with net.graph.as_default(), tf.device(cluster.device):
     saver = tf.train.Saver(max_to_keep=config.keep_checkpoints)
     best_saver = tf.train.Saver(max_to_keep=1)
     initializer = tf.global_variables_initializer()
-    restorer = _build_restorer(net, config)
+    # Only rank 0 reads checkpoints; the broadcast hands its state to all.
+    restorer = _build_restorer(net, config) if chief else None
+    broadcast = distributed.broadcast_from_rank0(
+        net.graph.get_collection(tf.GraphKeys.GLOBAL_VARIABLES), cluster)
+    trainable = set(v.op.name for v in net.graph.get_collection(
+        tf.GraphKeys.TRAINABLE_VARIABLES))
+    # Each process updates the moving statistics from its own batches.
+    average_statistics = distributed.average_over_cluster(
+        [v for v in net.model_variables if v.op.name not in trainable],
+        cluster)
     weights_finite = tf.reduce_all(tf.stack(
         [tf.reduce_all(tf.is_finite(v)) for v in net.model_variables]))
     if steps_per_run > 1:
@@ -543,37 +580,55 @@ def train(config):
                total_steps, config.batch_size, config.epoch, steps_per_epoch)
 
   evaluator = None
-  if config.eval_data_path:
+  if config.eval_data_path and chief:
     evaluator = _LazyEvaluator(eval_files, eval_count, config)
 
-  os.makedirs(config.output_path, exist_ok=True)
-  run_metrics.write_config(config.output_path, dict(
-      config._asdict(), tensorflow=tf.VERSION, image_count=image_count,
-      steps_per_epoch=steps_per_epoch, total_steps=total_steps))
+  if chief:
+    os.makedirs(config.output_path, exist_ok=True)
+    run_metrics.write_config(config.output_path, dict(
+        config._asdict(), tensorflow=tf.VERSION, image_count=image_count,
+        steps_per_epoch=steps_per_epoch, total_steps=total_steps,
+        processes=cluster.size, engine=cluster.engine))
   checkpoint_prefix = os.path.join(config.output_path,
                                    checkpoints.CHECKPOINT_NAME)
   best_prefix = os.path.join(config.output_path, 'best',
                              checkpoints.CHECKPOINT_NAME)
 
-  with tf.Session(graph=net.graph, config=proto) as sess:
+  with tf.Session(cluster.target, graph=net.graph, config=proto) as sess:
     logging.info('%s', _restore_or_initialise(sess, net, initializer,
                                               restorer))
     if restorer and restorer[2]:
       saver.recover_last_checkpoints(tf.train.get_checkpoint_state(
           config.output_path).all_model_checkpoint_paths)
+    sess.run(broadcast)
     sess.run(net.iterator_init)
     if steps_per_run > 1:
       iteration.load_iteration_per_loop_var(sess, steps_per_run)
 
     loop = _TrainingLoop(sess, net, config, saver, weights_finite,
-                         checkpoint_prefix, steps_per_epoch, total_steps,
-                         steps_per_run)
+                         average_statistics, checkpoint_prefix,
+                         steps_per_epoch, total_steps, steps_per_run,
+                         cluster)
     try:
-      return loop.run(evaluator, best_saver, best_prefix)
+      saved = loop.run(evaluator, best_saver, best_prefix)
+      if cluster.size > 1:
+        logging.info('Rank %d of %d finished at global step %d; weights '
+                     'fingerprint %s.', cluster.rank, cluster.size,
+                     sess.run(net.global_step),
+                     _fingerprint(sess, net.model_variables))
+      return saved
     finally:
       loop.close()
       if evaluator is not None:
         evaluator.close()
+
+
+def _fingerprint(sess, variables):
+  """A SHA-1 of the variables' values, to compare processes' weights."""
+  digest = hashlib.sha1()
+  for value in sess.run(variables):
+    digest.update(np.ascontiguousarray(value).tobytes())
+  return digest.hexdigest()
 
 
 class _LazyEvaluator(object):
@@ -606,24 +661,32 @@ class _TrainingLoop(object):
   """The step loop: progress lines, saves, validation, signals, NaN guard."""
 
   def __init__(self, sess, net, config, saver, weights_finite,
-               checkpoint_prefix, steps_per_epoch, total_steps,
-               steps_per_run):
+               average_statistics, checkpoint_prefix, steps_per_epoch,
+               total_steps, steps_per_run, cluster):
     self._sess = sess
     self._net = net
     self._config = config
     self._saver = saver
     self._weights_finite = weights_finite
+    self._average_statistics = average_statistics
     self._prefix = checkpoint_prefix
     self._steps_per_epoch = steps_per_epoch
     self._total_steps = total_steps
     self._steps_per_run = steps_per_run
-    self._fetches = [net.train_op, net.loss, net.accuracy, net.learning_rate]
+    self._cluster = cluster
+    self._chief = cluster.rank == 0
+    # The loss, accuracy and stop request agreed over all processes.
+    self._fetches = [net.train_op] + list(net.agreed) + [net.learning_rate]
     if net.loss_scale is not None:
       self._fetches.append(net.loss_scale)
-    self._recorder = run_metrics.RunRecorder(config.output_path)
+    # Only rank 0 writes files.
+    self._recorder = (run_metrics.RunRecorder(config.output_path)
+                      if self._chief else None)
     self._last_saved = None
 
   def _save(self, step):
+    if not self._chief:
+      return None
     # A finite loss was computed with the weights before this step's update;
     # the update itself may have overflowed.
     if not self._sess.run(self._weights_finite):
@@ -635,17 +698,40 @@ class _TrainingLoop(object):
                                         global_step=step)
     return self._last_saved
 
+  def _log_progress(self, epoch, step, done, loss, accuracy, rate,
+                    loss_scale, speed):
+    """The original's progress line on rank 0; throughput on the others."""
+    images_per_sec, seconds_left = speed
+    if not self._chief:
+      logging.info('Rank %d: epoch %d, step %d, %.1f images/sec.',
+                   self._cluster.rank, epoch, step, images_per_sec)
+      return
+
+    print('Epoch %d, step %d, train loss = %.4f, train accuracy = %.2f%%'
+          ', lr = %g, %.1f images/sec, ETA %s%s'
+          % (epoch, step, loss, 100.0 * accuracy, rate, images_per_sec,
+             progress.format_duration(seconds_left),
+             '' if loss_scale is None else ', loss scale %g' % loss_scale),
+          flush=True)
+    scalars = {'train/loss': loss, 'train/accuracy': accuracy,
+               'train/learning_rate': rate,
+               'train/images_per_sec': images_per_sec}
+    if loss_scale is not None:
+      scalars['train/loss_scale'] = loss_scale
+    self._recorder.scalars(done, scalars)
+
   def run(self, evaluator, best_saver, best_prefix):
     """Trains until the last step; returns the newest checkpoint prefix."""
     config = self._config
     done = int(self._sess.run(self._net.global_step))
-    self._last_saved = tf.train.latest_checkpoint(config.output_path)
+    if self._chief:
+      self._last_saved = tf.train.latest_checkpoint(config.output_path)
     if done >= self._total_steps:
       logging.info('The run in %s already took its %d steps; nothing to do.',
                    config.output_path, done)
       return self._last_saved
 
-    best = _best_accuracy(config.output_path)
+    best = _best_accuracy(config.output_path) if self._chief else None
     schedule = checkpoints.SaveSchedule(config.save_every_steps,
                                         config.save_every_minutes)
     meter = progress.ProgressMeter(self._total_steps - done,
@@ -660,8 +746,10 @@ class _TrainingLoop(object):
         # NPU with --iterations_per_loop); step is the last one's number.
         epoch = done // self._steps_per_epoch + 1
         step = done % self._steps_per_epoch + self._steps_per_run
-        _, loss, accuracy, rate, loss_scale = (
-            self._sess.run(self._fetches) + [None])[:5]
+        _, loss, accuracy, stop_votes, rate, loss_scale = (
+            self._sess.run(self._fetches, {
+                self._net.stop_request: 1.0 if stop.received else 0.0,
+            }) + [None])[:6]
         done += self._steps_per_run
 
         if not np.isfinite(loss):
@@ -675,30 +763,24 @@ class _TrainingLoop(object):
 
         if step // LOG_EVERY_STEPS > (step - self._steps_per_run) // (
             LOG_EVERY_STEPS):
-          images_per_sec, seconds_left = meter.report(done - started_at)
-          print('Epoch %d, step %d, train loss = %.4f, train accuracy = %.2f%%'
-                ', lr = %g, %.1f images/sec, ETA %s%s'
-                % (epoch, step, loss, 100.0 * accuracy, rate, images_per_sec,
-                   progress.format_duration(seconds_left),
-                   '' if self._net.loss_scale is None
-                   else ', loss scale %g' % loss_scale), flush=True)
-          scalars = {'train/loss': loss, 'train/accuracy': accuracy,
-                     'train/learning_rate': rate,
-                     'train/images_per_sec': images_per_sec}
-          if self._net.loss_scale is not None:
-            scalars['train/loss_scale'] = loss_scale
-          self._recorder.scalars(done, scalars)
+          self._log_progress(epoch, step, done, loss, accuracy, rate,
+                             loss_scale, meter.report(done - started_at))
 
-        # Read once: a signal may arrive while this step is being saved.
-        stopping = stop.received
+        # Any process's stop request, agreed in the step, stops them all.
+        stopping = stop.received or (
+            signal.SIGTERM if stop_votes > 0 else None)
         epoch_end = (done % self._steps_per_epoch == 0
                      or done == self._total_steps)
+        if epoch_end or stopping:
+          # Every process reaches these steps together.
+          self._sess.run(self._average_statistics)
         if epoch_end or stopping or schedule.due(done):
           saved = self._save(done)
           schedule.saved()
-          logging.info('Saved %s.', saved)
+          if saved:
+            logging.info('Saved %s.', saved)
 
-        if epoch_end:
+        if epoch_end and self._chief:
           record = {
               'epoch': epoch, 'global_step': done,
               'train_loss': epoch_sums[0] / epoch_sums[2],
@@ -731,7 +813,8 @@ class _TrainingLoop(object):
     return self._last_saved
 
   def close(self):
-    self._recorder.close()
+    if self._recorder is not None:
+      self._recorder.close()
 
 
 def evaluate(config):
