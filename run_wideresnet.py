@@ -698,6 +698,18 @@ class _TrainingLoop(object):
                                         global_step=step)
     return self._last_saved
 
+  def _stop_decision(self, stop, stop_votes):
+    """The signal to stop for after this step, or None to go on.
+
+    With several processes, only the request agreed within the step
+    counts, so that all of them stop after the same step.
+    """
+    if self._cluster.size == 1:
+      return stop.received
+    if stop_votes > 0:
+      return stop.received or signal.SIGTERM
+    return None
+
   def _log_progress(self, epoch, step, done, loss, accuracy, rate,
                     loss_scale, speed):
     """The original's progress line on rank 0; throughput on the others."""
@@ -766,9 +778,7 @@ class _TrainingLoop(object):
           self._log_progress(epoch, step, done, loss, accuracy, rate,
                              loss_scale, meter.report(done - started_at))
 
-        # Any process's stop request, agreed in the step, stops them all.
-        stopping = stop.received or (
-            signal.SIGTERM if stop_votes > 0 else None)
+        stopping = self._stop_decision(stop, stop_votes)
         epoch_end = (done % self._steps_per_epoch == 0
                      or done == self._total_steps)
         if epoch_end or stopping:

@@ -10,6 +10,8 @@ the project calls, as the adapter's documentation gives them:
                                              ExponentialUpdateLossScaleManager
   npu_bridge.estimator.npu.npu_loss_scale_optimizer
                                              NPULossScaleOptimizer
+  npu_bridge.estimator.npu.npu_optimizer     npu_distributed_optimizer_wrapper
+  npu_bridge.hccl.hccl_ops                   allreduce, broadcast
 
 The stand-ins work on the CPU with plain TensorFlow and record how they were
 called, in `Calls`. Install them into sys.modules with install(), or hide a
@@ -111,6 +113,22 @@ def install(monkeypatch):
     def apply_gradients(self, *args, **kwargs):
       return self._opt.apply_gradients(*args, **kwargs)
 
+  def npu_distributed_optimizer_wrapper(optimizer):
+    calls.add('npu_distributed_optimizer_wrapper', optimizer=optimizer)
+    return optimizer
+
+  def allreduce(tensor, reduction, fusion=1, fusion_id=-1,
+                group='hccl_world_group'):
+    calls.add('allreduce', tensor=tensor, reduction=reduction, fusion=fusion,
+              fusion_id=fusion_id, group=group)
+    return tf.identity(tensor)
+
+  def broadcast(tensor, root_rank, fusion=2, fusion_id=0,
+                group='hccl_world_group'):
+    calls.add('broadcast', tensor=tensor, root_rank=root_rank, fusion=fusion,
+              fusion_id=fusion_id, group=group)
+    return [tf.identity(t) for t in tensor]
+
   _module(monkeypatch, 'npu_bridge')
   _module(monkeypatch, 'npu_bridge.npu_init')
   _module(monkeypatch, 'npu_bridge.estimator')
@@ -123,6 +141,11 @@ def install(monkeypatch):
           ExponentialUpdateLossScaleManager=ExponentialUpdateLossScaleManager)
   _module(monkeypatch, 'npu_bridge.estimator.npu.npu_loss_scale_optimizer',
           NPULossScaleOptimizer=NPULossScaleOptimizer)
+  _module(monkeypatch, 'npu_bridge.estimator.npu.npu_optimizer',
+          npu_distributed_optimizer_wrapper=npu_distributed_optimizer_wrapper)
+  _module(monkeypatch, 'npu_bridge.hccl')
+  _module(monkeypatch, 'npu_bridge.hccl.hccl_ops', allreduce=allreduce,
+          broadcast=broadcast)
   return calls
 
 
