@@ -207,3 +207,39 @@ def test_hccl_wiring(monkeypatch, train_folder):
   # Loss, accuracy and the stop request are agreed over the ranks.
   assert [c['reduction'] for c in calls.named('allreduce')] == [
       'sum', 'sum', 'max']
+
+
+def test_train_8p_starts_one_process_per_device(tmp_path, train_folder):
+  # A stand-in python3 records each process's environment and arguments.
+  bin_dir = tmp_path / 'bin'
+  bin_dir.mkdir()
+  recorder = bin_dir / 'python3'
+  recorder.write_text(u'#!/bin/sh\necho "$RANK_ID $ASCEND_DEVICE_ID '
+                      u'$RANK_SIZE $RANK_TABLE_FILE $*"\n')
+  recorder.chmod(0o755)
+  env = dict(os.environ, PATH='%s:%s' % (bin_dir, os.environ['PATH']),
+             DATA_PATH=train_folder, LOG_DIR=str(tmp_path / 'logs'),
+             RANK_ID_START='8', RANK_SIZE='16', MODEL_PATH='None')
+
+  code, out, err = run(['bash', os.path.join(REPO_ROOT, 'train_8p.sh'),
+                        '--epoch', '1'], env=env)
+
+  assert code == 0, err
+  assert 'ranks 8-15 of 16 started' in out
+  table = os.path.join(REPO_ROOT, '8p.json')
+  for device in range(8):
+    with open(str(tmp_path / 'logs' / ('train_%d.log' % (8 + device)))) as f:
+      words = f.read().split()
+    assert words[:4] == [str(8 + device), str(device), '16', table]
+    assert words[4:6] == ['run_wideresnet.py', '--model_path']
+    assert words[-2:] == ['--epoch', '1']
+    assert '--batch_size 32' in ' '.join(words)
+
+
+def test_the_example_rank_table_lists_eight_devices():
+  with open(os.path.join(REPO_ROOT, '8p.json')) as stream:
+    table = json.load(stream)
+  devices = table['server_list'][0]['device']
+  assert [d['rank_id'] for d in devices] == [str(i) for i in range(8)]
+  assert [d['device_id'] for d in devices] == [str(i) for i in range(8)]
+  assert table['server_count'] == '1' and table['version'] == '1.0'
