@@ -29,6 +29,7 @@ from absl import flags
 from absl import logging
 
 import checkpoints
+import command_line
 import data_input
 import graphs
 from tf_compat import tf
@@ -334,12 +335,6 @@ def export_saved_model(prefix, depths, ks, class_num, export_dir,
       builder.save()
 
 
-def describe_tf_error(error):
-  """The first line of a TensorFlow runtime error, for a one-line report."""
-  lines = (error.message or '').strip().splitlines() or ['(no message)']
-  return '%s: %s' % (type(error).__name__, lines[0])
-
-
 def main(argv, flag_values=None):
   """Runs the command line; returns the exit status.
 
@@ -351,9 +346,7 @@ def main(argv, flag_values=None):
     0 on success, 1 on an error it logged, 2 on stray arguments.
   """
   values = flag_values or FLAGS
-  if len(argv) > 1:
-    logging.error('Unexpected argument(s): %s. Flags take the form '
-                  '--name=value or --name value.', ' '.join(argv[1:]))
+  if command_line.stray_arguments(argv):
     return 2
 
   try:
@@ -383,7 +376,8 @@ def main(argv, flag_values=None):
     return 1
   except tf.errors.OpError as error:
     logging.error('TensorFlow stopped the export of %s: %s',
-                  values.model_path, describe_tf_error(error))
+                  values.model_path,
+                  command_line.describe_tf_error(error))
     return 1
   return 0
 

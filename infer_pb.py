@@ -28,6 +28,7 @@ from absl import logging
 from google.protobuf.message import DecodeError
 import numpy as np
 
+import command_line
 import data_input
 import session_config
 from tf_compat import tf
@@ -305,9 +306,7 @@ def main(argv, flag_values=None):
     0 on success, 1 on an error it logged, 2 on stray arguments.
   """
   values = flag_values or FLAGS
-  if len(argv) > 1:
-    logging.error('Unexpected argument(s): %s. Flags take the form '
-                  '--name=value or --name value.', ' '.join(argv[1:]))
+  if command_line.stray_arguments(argv):
     return 2
 
   try:
@@ -318,9 +317,8 @@ def main(argv, flag_values=None):
     logging.error('%s', error)
     return 1
   except tf.errors.OpError as error:
-    lines = (error.message or '').strip().splitlines() or ['(no message)']
-    logging.error('TensorFlow stopped the evaluation of %s: %s: %s',
-                  values.pb_path, type(error).__name__, lines[0])
+    logging.error('TensorFlow stopped the evaluation of %s: %s',
+                  values.pb_path, command_line.describe_tf_error(error))
     return 1
 
   logging.info('Latency of %s: mean %.3f ms, median %.3f ms per batch of %d '

@@ -37,6 +37,7 @@ from absl import logging
 import numpy as np
 
 import checkpoints
+import command_line
 import data_input
 import distributed
 from evaluation import Evaluator
@@ -299,40 +300,6 @@ def config_from_flags():
   return config
 
 
-def join_boolean_values(argv, boolean_flags):
-  """Joins '--flag True' into '--flag=True' for boolean flags.
-
-  absl reads a lone '--do_train' as true and the word after it as a
-  positional argument, so the original's documented '--do_train False'
-  trained. Joining the two makes it mean what it says.
-
-  Args:
-    argv: the command line, program name first.
-    boolean_flags: names of the boolean flags.
-
-  Returns:
-    A new argument list.
-  """
-  words = ('true', 'false', 't', 'f', '1', '0')
-  joined = list(argv[:1])
-  index = 1
-  while index < len(argv):
-    arg = argv[index]
-    if arg == '--':
-      joined.extend(argv[index:])
-      break
-    following = argv[index + 1] if index + 1 < len(argv) else None
-    if (arg.startswith('-') and '=' not in arg
-        and arg.lstrip('-') in boolean_flags
-        and following is not None and following.lower() in words):
-      joined.append('%s=%s' % (arg, following))
-      index += 2
-    else:
-      joined.append(arg)
-      index += 1
-  return joined
-
-
 def count_parameters(graph):
   """Returns the number of trainable scalars in a graph."""
   return int(sum(np.prod(v.shape.as_list()) for v in
@@ -386,12 +353,6 @@ def checked_records(data_path, config):
         '--image_num=%d but %s holds %d records in %d file(s); using %d.',
         config.image_num, data_path, count, len(files), count)
   return files, count
-
-
-def describe_tf_error(error):
-  """The first line of a TensorFlow runtime error, for a one-line report."""
-  lines = (error.message or '').strip().splitlines() or ['(no message)']
-  return '%s: %s' % (type(error).__name__, lines[0])
 
 
 def _check_output_path(output_path):
@@ -507,7 +468,8 @@ def train(config):
   if steps_per_epoch == 0:
     raise ValueError(
         '%s holds %d records, fewer than one global batch of %d '
-        '(--batch_size=%d on %d processes); lower the batch size.'
+        '(--batch_size=%d per process, %d process(es)); lower the batch '
+        'size.'
         % (config.data_path, image_count, global_batch, config.batch_size,
            cluster.size))
   total_steps = steps_per_epoch * config.epoch
@@ -855,9 +817,7 @@ def evaluate(config):
 
 
 def main(argv):
-  if len(argv) > 1:
-    logging.error('Unexpected argument(s): %s. Flags take the form '
-                  '--name=value or --name value.', ' '.join(argv[1:]))
+  if command_line.stray_arguments(argv):
     return 2
 
   try:
@@ -874,7 +834,8 @@ def main(argv):
     logging.error('%s', error)
     return 1
   except tf.errors.OpError as error:
-    logging.error('TensorFlow stopped the run: %s', describe_tf_error(error))
+    logging.error('TensorFlow stopped the run: %s',
+                  command_line.describe_tf_error(error))
     return 1
   except TrainingInterrupted as stop:
     logging.info('Stopped by %s; saved %s. Run the same command to resume.',
@@ -885,8 +846,8 @@ def main(argv):
 
 def run():
   """Entry point: parses the command line and calls main()."""
-  boolean_flags = [name for name in FLAGS if FLAGS[name].boolean]
-  app.run(main, argv=join_boolean_values(sys.argv, boolean_flags))
+  app.run(main, argv=command_line.join_boolean_values(
+      sys.argv, command_line.boolean_flag_names(FLAGS)))
 
 
 if __name__ == '__main__':

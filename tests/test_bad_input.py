@@ -143,7 +143,8 @@ def test_resuming_into_a_run_of_another_architecture(tmp_path, train_folder):
 def test_fewer_records_than_a_batch(tmp_path, train_folder):
   assert_fails(tiny_config(data_path=train_folder, batch_size=64,
                            output_path=str(tmp_path / 'o')),
-               'holds 48 records, fewer than one batch of --batch_size=64')
+               'holds 48 records, fewer than one global batch of 64 '
+               '(--batch_size=64 per process, 1 process(es))')
 
 
 @contextlib.contextmanager

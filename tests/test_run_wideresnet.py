@@ -7,6 +7,7 @@ import sys
 import numpy as np
 import pytest
 
+import command_line
 from conftest import REPO_ROOT
 import run_wideresnet
 from tf_compat import tf
@@ -153,7 +154,7 @@ def test_a_missing_checkpoint_is_an_error_not_a_fresh_start(
 
 
 def test_join_boolean_values():
-  join = run_wideresnet.join_boolean_values
+  join = command_line.join_boolean_values
   flags = ['do_train']
   assert join(['p', '--do_train', 'False', '--epoch', '1'], flags) == [
       'p', '--do_train=False', '--epoch', '1']
