@@ -19,12 +19,14 @@ A folder that already holds the complete sample is left as it is.
 """
 
 import os
+import sys
 
 from absl import app
 from absl import flags
 from absl import logging
 import numpy as np
 
+import command_line
 import prepare_cifar
 
 FLAGS = flags.FLAGS
@@ -195,10 +197,7 @@ def define_flags(flag_values=FLAGS):
 
 
 def main(argv):
-  if len(argv) > 1:
-    logging.error('Unexpected argument(s): %s. Flags take the form '
-                  '--name=value or --name value; --overwrite takes no value.',
-                  ' '.join(argv[1:]))
+  if command_line.stray_arguments(argv):
     return 2
 
   try:
@@ -216,4 +215,5 @@ def main(argv):
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  app.run(main, argv=command_line.join_boolean_values(
+      sys.argv, command_line.boolean_flag_names(FLAGS)))

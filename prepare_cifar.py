@@ -26,6 +26,7 @@ import io
 import os
 import pickle
 import re
+import sys
 import tarfile
 import zlib
 
@@ -34,6 +35,7 @@ from absl import flags
 from absl import logging
 import numpy as np
 
+import command_line
 import data_input
 from tf_compat import tf
 
@@ -720,10 +722,7 @@ def define_flags(flag_values=FLAGS):
 
 
 def main(argv):
-  if len(argv) > 1:
-    logging.error('Unexpected argument(s): %s. Flags take the form '
-                  '--name=value or --name value; --overwrite takes no value.',
-                  ' '.join(argv[1:]))
+  if command_line.stray_arguments(argv):
     return 2
 
   try:
@@ -743,4 +742,5 @@ def main(argv):
 
 if __name__ == '__main__':
   define_flags()
-  app.run(main)
+  app.run(main, argv=command_line.join_boolean_values(
+      sys.argv, command_line.boolean_flag_names(FLAGS)))
