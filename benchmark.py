@@ -36,6 +36,7 @@ from absl import flags
 from absl import logging
 import numpy as np
 
+import command_line
 import data_input
 from evaluation import Evaluator
 import graphs
@@ -415,8 +416,10 @@ def run_benchmark(folder):
                       '%s.', modes[-1].precision)
     totals = time_training(modes, FLAGS.warmup_steps, FLAGS.steps,
                            FLAGS.rounds, FLAGS.batch_size)
-    prefix = modes[1].saver.save(
-        modes[1].session, os.path.join(folder, 'checkpoint', 'wrn.ckpt'))
+    # Evaluation restores the weights that (b) trained.
+    pipeline = [mode for mode in modes if mode.key == 'pipeline'][0]
+    prefix = pipeline.saver.save(
+        pipeline.session, os.path.join(folder, 'checkpoint', 'wrn.ckpt'))
   finally:
     for mode in modes:
       mode.session.close()
@@ -458,9 +461,7 @@ def run_benchmark(folder):
 
 
 def main(argv):
-  if len(argv) > 1:
-    logging.error('Unexpected argument(s): %s. Flags take the form '
-                  '--name=value or --name value.', ' '.join(argv[1:]))
+  if command_line.stray_arguments(argv):
     return 2
 
   folder = tempfile.mkdtemp(prefix='wrn_benchmark_')
@@ -470,9 +471,8 @@ def main(argv):
     logging.error('%s', error)
     return 1
   except tf.errors.OpError as error:
-    lines = (error.message or '').strip().splitlines() or ['(no message)']
-    logging.error('TensorFlow stopped the benchmark: %s: %s',
-                  type(error).__name__, lines[0])
+    logging.error('TensorFlow stopped the benchmark: %s',
+                  command_line.describe_tf_error(error))
     return 1
   finally:
     shutil.rmtree(folder, ignore_errors=True)

@@ -91,6 +91,25 @@ def _with_loss_scaling(optimizer, device, distributed_training=False):
   return wrapped, tf.identity(loss_scale(), name='loss_scale')
 
 
+def _without_bias_noise(grads_and_vars):
+  """Zeroes the gradients of the convolution biases, for mixed precision.
+
+  Every convolution's output reaches the logits only through a batch norm,
+  directly or through linear shortcuts, and batch norm removes any constant
+  per channel; so these biases have a true gradient of zero. In float32 it
+  comes out as about zero. In bfloat16 or float16 the batch-norm backward
+  pass leaves rounding noise in it, the biases drift, and the moving
+  statistics lag behind, which costs 10 to 25 points of evaluation accuracy
+  on small tasks. The biases stay in the graph and the checkpoints.
+  """
+  def is_convolution_bias(var):
+    scope, _, name = var.op.name.rpartition('/')
+    return name == 'bias' and scope.split('_')[0] == 'conv2d'
+
+  return [(tf.zeros_like(grad) if grad is not None and is_convolution_bias(var)
+           else grad, var) for grad, var in grads_and_vars]
+
+
 def _named_input(images):
   return tf.placeholder_with_default(images, images.shape, name=INPUT_NAME)
 
@@ -134,7 +153,6 @@ def build_train_graph(files, batch_size, epochs, depths, ks, class_num,
       labels int64 [batch_size]) batches to train on instead of `files`
       (which are then unused); for example one constant batch repeated,
       to measure the network's compute alone.
-
     cluster: a distributed.Cluster; with several processes each reads its
       shard of the records and the gradients are averaged over all.
 
@@ -205,7 +223,11 @@ def build_train_graph(files, batch_size, epochs, depths, ks, class_num,
 
     # The batch-norm moving averages update with every step.
     with tf.control_dependencies(tf.get_collection(tf.GraphKeys.UPDATE_OPS)):
-      train_op = optimizer.minimize(objective, global_step=global_step)
+      grads_and_vars = optimizer.compute_gradients(objective)
+      if precision == 'mixed':
+        grads_and_vars = _without_bias_noise(grads_and_vars)
+      train_op = optimizer.apply_gradients(grads_and_vars,
+                                           global_step=global_step)
     slot_variables = [momentum_optimizer.get_slot(v, 'momentum')
                       for v in tf.trainable_variables()]
 

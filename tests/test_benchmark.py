@@ -155,6 +155,7 @@ def test_the_synthetic_records_are_removed(tiny_run):
      '--records must be at least --batch_size'),
     (['--json', '/nonexistent/folder/result.json'], '--json must be a file'),
     (['--depths', '12'], '--depths must be 6n+4'),
+    (['stray'], 'Unexpected argument(s): stray'),
 ])
 def test_bad_flags_fail_with_a_message(tmp_path, args, message):
   code, out, err = run_benchmark(args, str(tmp_path))

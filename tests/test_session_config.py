@@ -166,3 +166,27 @@ def test_npu_overflow_dump(monkeypatch):
   assert parameters['dump_path'].s == b'/data/dump'
   assert parameters['enable_dump_debug'].b is True
   assert parameters['dump_debug_mode'].s == b'all'
+
+
+@pytest.mark.parametrize('precision', ['fp32', 'mixed'])
+def test_mixed_precision_keeps_the_convolution_biases(train_folder,
+                                                      precision):
+  # Batch norm cancels these biases; only rounding noise would move them.
+  files = data_input.list_record_files(train_folder)
+  net = graphs.build_train_graph(files, 8, None, 10, 1, 10, 0.5,
+                                 device='cpu', precision=precision)
+  with net.graph.as_default():
+    variables = {v.op.name: v for v in tf.global_variables()}
+    biases = [variables['conv2d%s/bias' % suffix]
+              for suffix in [''] + ['_%d' % i for i in range(1, 9)]]
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      for _ in range(3):
+        sess.run(net.train_op)
+      largest = max(abs(b).max() for b in sess.run(biases))
+      output_bias = abs(sess.run(variables['output/bias'])).max()
+  assert output_bias > 0.01
+  if precision == 'mixed':
+    assert largest == 0.0
+  else:
+    assert 0.0 < largest < 1e-3
