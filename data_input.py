@@ -380,22 +380,6 @@ def preprocess_for_eval(image, normalization='per_image'):
   return normalize(tf.cast(image, tf.float32), normalization)
 
 
-def count_records(files):
-  """Counts the records in TFRecord files, reading them once.
-
-  Args:
-    files: list of TFRecord paths.
-
-  Returns:
-    The number of records, an int.
-  """
-  with tf.Graph().as_default():
-    count = tf.data.TFRecordDataset(files).reduce(
-        np.int64(0), lambda total, _: total + 1)
-    with tf.Session() as sess:
-      return int(sess.run(count))
-
-
 def _first_line(error):
   return (error.message or repr(error)).strip().splitlines()[0]
 

@@ -44,17 +44,13 @@ if [ "$MODEL_PATH" != "None" ] && [ ! -e "$MODEL_PATH.index" ]; then
 fi
 mkdir -p "$LOG_DIR"
 
-pids=()
-stop_all() {
-  kill -TERM "${pids[@]}" 2>/dev/null
-}
-trap stop_all INT TERM
+source ./worker_processes.sh
 
 for ((device = 0; device < DEVICES_HERE; device++)); do
   export ASCEND_DEVICE_ID=$device
   export DEVICE_ID=$device
   export RANK_ID=$((RANK_ID_START + device))
-  python3 run_wideresnet.py \
+  start_worker python3 run_wideresnet.py \
     --model_path "$MODEL_PATH" \
     --data_path "$DATA_PATH" \
     --output_path "$OUTPUT_PATH" \
@@ -64,21 +60,9 @@ for ((device = 0; device < DEVICES_HERE; device++)); do
     --batch_size 32 \
     --epoch 10 \
     --learning_rate 0.00016 \
-    "$@" > "$LOG_DIR/train_$RANK_ID.log" 2>&1 &
-  pids+=($!)
+    "$@" > "$LOG_DIR/train_$RANK_ID.log" 2>&1
 done
 echo "train_8p.sh: ranks $RANK_ID_START-$((RANK_ID_START + DEVICES_HERE - 1))" \
      "of $RANK_SIZE started; logs in $LOG_DIR."
 
-status=0
-for pid in "${pids[@]}"; do
-  wait "$pid"
-  code=$?
-  # A wait cut short by a trapped signal: wait for the process itself.
-  while kill -0 "$pid" 2>/dev/null; do
-    wait "$pid"
-    code=$?
-  done
-  [ "$code" -gt "$status" ] && status=$code
-done
-exit "$status"
+wait_for_workers

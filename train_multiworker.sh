@@ -35,35 +35,20 @@ print(" ".join(str(s.getsockname()[1]) for s in sockets))
 hosts=$(printf '"localhost:%s",' $ports)
 hosts="[${hosts%,}]"
 
-pids=()
-stop_all() {
-  kill -TERM "${pids[@]}" 2>/dev/null
-}
-trap stop_all INT TERM
+source ./worker_processes.sh
 
 for ((rank = 0; rank < workers; rank++)); do
   TF_CONFIG=$(printf '{"cluster": {"worker": %s}, "task": %s}' "$hosts" \
     "{\"type\": \"worker\", \"index\": $rank}")
   export TF_CONFIG
   if [ "$rank" -eq 0 ]; then
-    python3 run_wideresnet.py "$@" &
+    start_worker python3 run_wideresnet.py "$@"
   else
-    python3 run_wideresnet.py "$@" > "$log_dir/worker-$rank.log" 2>&1 &
+    start_worker python3 run_wideresnet.py "$@" > "$log_dir/worker-$rank.log" \
+      2>&1
   fi
-  pids+=($!)
 done
 echo "train_multiworker.sh: $workers workers on ports $ports; logs of" \
      "ranks 1-$((workers - 1)) in $log_dir" >&2
 
-status=0
-for pid in "${pids[@]}"; do
-  wait "$pid"
-  code=$?
-  # A wait cut short by a trapped signal: wait for the worker itself.
-  while kill -0 "$pid" 2>/dev/null; do
-    wait "$pid"
-    code=$?
-  done
-  [ "$code" -gt "$status" ] && status=$code
-done
-exit "$status"
+wait_for_workers

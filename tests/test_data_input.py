@@ -86,9 +86,9 @@ def test_a_missing_folder_is_an_error_naming_it(tmp_path):
   assert missing in str(error.value)
 
 
-def test_count_records(train_folder):
+def test_check_records_counts_every_record(train_folder):
   files = data_input.list_record_files(train_folder)
-  assert data_input.count_records(files) == 48
+  assert sum(data_input.check_records(files, 10)) == 48
 
 
 def test_eval_preprocessing_is_per_image_standardisation():
